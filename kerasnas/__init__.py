@@ -1,0 +1,36 @@
+"""kerasnas: neural architecture search for Keras 3, built on Keras Tuner.
+
+Importing `kerasnas` is light: TensorFlow and Keras load only when a name that
+needs them is first used (`kerasnas.search`, `kerasnas.spaces.CellSpace`, ...).
+
+Example:
+
+>>> import kerasnas
+>>> result = kerasnas.search(x, y, max_trials=5)   # doctest: +SKIP
+>>> result.model.predict(x[:3])                     # doctest: +SKIP
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "search": ("kerasnas.api", "search"),
+    "SearchResult": ("kerasnas.result", "SearchResult"),
+    "Architecture": ("kerasnas.spaces.architecture", "Architecture"),
+    "spaces": ("kerasnas.spaces", None),
+    "oracles": ("kerasnas.oracles", None),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'kerasnas' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value

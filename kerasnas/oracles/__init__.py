@@ -1,0 +1,6 @@
+"""Search strategies as `keras_tuner.Oracle`s over the shared `Architecture` encoding."""
+
+from kerasnas.oracles.base import ArchitectureOracle
+from kerasnas.oracles.random_search import RandomSearch
+
+__all__ = ["ArchitectureOracle", "RandomSearch"]

@@ -1,0 +1,191 @@
+"""`ArchitectureOracle`: the Keras Tuner oracle every kerasnas strategy extends.
+
+A strategy implements three things over the shared `Architecture` encoding:
+
+* `propose()` -> the next `Architecture` to evaluate (or `None` to wait for
+  running trials);
+* `observe(arch, fitness)` -> learn from a finished evaluation (`fitness` is
+  the trial's score, negated for "min" objectives, so higher is always better);
+* `get_algorithm_state()` / `set_algorithm_state(state)` -> the strategy's own
+  JSON-serialisable state (populations, queues, model weights).
+
+The base class handles the Keras Tuner contract: the seeded RNG and its state,
+duplicate detection (a proposal already evaluated is answered from the cache
+and fed back to `observe` without a trial), pending trials, IDLE only while
+other trials run, and persistence so a search resumed with `overwrite=False`
+continues with exactly the proposals an uninterrupted run would have made.
+
+Example:
+
+>>> import keras_tuner
+>>> from kerasnas.oracles import RandomSearch
+>>> oracle = RandomSearch(objective="val_accuracy", max_trials=10, seed=1)
+"""
+
+from __future__ import annotations
+
+import keras_tuner
+import numpy as np
+
+from kerasnas.spaces.architecture import SPACE_HP_NAME, Architecture, Encoding
+
+_RUNNING, _IDLE, _STOPPED = "RUNNING", "IDLE", "STOPPED"
+
+
+class ArchitectureOracle(keras_tuner.Oracle):
+    """Base class of kerasnas's architecture-search oracles.
+
+    Args:
+        objective: A metric name (`"val_accuracy"`), a `keras_tuner.Objective`,
+            or a list of them; as in Keras Tuner. Default None (set by the tuner).
+        max_trials: Number of architectures to evaluate (default 100).
+        space: The search space: a kerasnas space (`HyperModel` with an
+            `encoding`) or an `Encoding`. Default None: taken from the
+            `kerasnas_space` hyperparameter that kerasnas spaces declare, so
+            `kt.Tuner(oracle=..., hypermodel=kerasnas_space)` needs no more.
+        seed: Seed of every random choice the strategy makes (default None:
+            Keras Tuner draws one). Unlike Keras Tuner, `seed=0` is kept.
+        max_collisions: Proposals tried per trial before falling back to a
+            random unseen architecture (default 100).
+        **kwargs: Passed to `keras_tuner.Oracle` (e.g. `max_retries_per_trial`).
+    """
+
+    def __init__(self, objective=None, max_trials=100, space=None, seed=None,
+                 max_collisions=100, **kwargs):
+        super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+        if seed is not None:
+            self.seed = self._seed_state = int(seed)
+        self._space = space
+        self._encoding = None
+        self.max_collisions = int(max_collisions)
+        self._rng = np.random.default_rng(self.seed)
+        self._fitness: dict[str, float] = {}  # str(arch) -> fitness of every finished arch
+        self._failed: set[str] = set()
+        self._pending: dict[str, str] = {}  # trial_id -> str(arch) of running trials
+
+    # ------------------------------------------------------------ subclasses
+    def propose(self) -> Architecture | None:
+        """Next architecture to try, or None to wait for running trials."""
+        raise NotImplementedError
+
+    def observe(self, arch: Architecture, fitness: float) -> None:
+        """Learns from one finished evaluation (higher fitness is better)."""
+
+    def get_algorithm_state(self) -> dict:
+        return {}
+
+    def set_algorithm_state(self, state: dict) -> None:
+        pass
+
+    # --------------------------------------------------------------- helpers
+    @property
+    def encoding(self) -> Encoding:
+        """The `Encoding` of the searched space."""
+        if self._encoding is None:
+            if self._space is not None:
+                self._encoding = getattr(self._space, "encoding", self._space)
+            else:
+                key = next((hp.value for hp in self.hyperparameters.space
+                            if hp.name == SPACE_HP_NAME), None)
+                if key is None:
+                    raise keras_tuner.errors.FatalError(
+                        f"{type(self).__name__} found no kerasnas search space: use a kerasnas "
+                        "space as the hypermodel, or pass `space=` to the oracle."
+                    )
+                self._encoding = Encoding.from_key(key)
+        return self._encoding
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return self._rng
+
+    @property
+    def history(self) -> list[tuple[Architecture, float]]:
+        """Every finished (architecture, fitness), in the order they finished."""
+        parse = self.encoding.from_string
+        return [(parse(k), f) for k, f in self._fitness.items()]
+
+    def is_known(self, arch: Architecture) -> bool:
+        """True if `arch` was evaluated, failed, or is running."""
+        key = str(arch)
+        return key in self._fitness or key in self._failed or key in self._pending.values()
+
+    def architecture_of(self, trial) -> Architecture:
+        return self.encoding.from_hp_values(trial.hyperparameters.values)
+
+    def _fitness_of(self, score) -> float:
+        direction = getattr(self.objective, "direction", "max")
+        return float(score) if direction == "max" else -float(score)
+
+    # ------------------------------------------------------ Keras Tuner API
+    def populate_space(self, trial_id):
+        arch = None
+        for _ in range(self.max_collisions):
+            proposal = self.propose()
+            if proposal is None:
+                if self.ongoing_trials:
+                    return {"status": _IDLE}
+                break
+            key = str(proposal)
+            if key in self._fitness:
+                # Known result: feed it back instead of training it again.
+                self.observe(proposal, self._fitness[key])
+                continue
+            if key in self._failed or key in self._pending.values():
+                continue
+            arch = proposal
+            break
+        if arch is None:
+            arch = self._random_unseen()
+            if arch is None:
+                return {"status": _IDLE if self.ongoing_trials else _STOPPED}
+        self._pending[trial_id] = str(arch)
+        values = {hp.name: hp.default for hp in self.hyperparameters.space}
+        values.update(arch.to_hp_values())
+        return {"status": _RUNNING, "values": values}
+
+    def _random_unseen(self, tries=1000):
+        for _ in range(tries):
+            arch = self.encoding.sample(self._rng)
+            if not self.is_known(arch):
+                return arch
+        return None
+
+    @keras_tuner.synchronized
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        trial = self.trials[trial.trial_id]
+        status = trial.status
+        if status == "INVALID":  # Keras Tuner will retry it: still pending.
+            return
+        key = self._pending.pop(trial.trial_id, None) or str(self.architecture_of(trial))
+        if status == "COMPLETED" and trial.score is not None and np.isfinite(trial.score):
+            fitness = self._fitness_of(trial.score)
+            self._fitness[key] = fitness
+            self.observe(self.encoding.from_string(key), fitness)
+        else:
+            self._failed.add(key)
+        self.save()
+
+    def get_state(self):
+        state = super().get_state()
+        state["kerasnas"] = {
+            "rng": self._rng.bit_generator.state,
+            "fitness": self._fitness,
+            "failed": sorted(self._failed),
+            "pending": self._pending,
+            "algorithm": self.get_algorithm_state(),
+        }
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        if self._space is None:
+            self._encoding = None  # re-read from the restored hyperparameters
+        ours = state["kerasnas"]
+        self._rng = np.random.default_rng()
+        self._rng.bit_generator.state = ours["rng"]
+        self._fitness = dict(ours["fitness"])
+        self._failed = set(ours["failed"])
+        self._pending = dict(ours["pending"])
+        self.set_algorithm_state(ours["algorithm"])

@@ -1,0 +1,363 @@
+"""The architecture encoding every part of kerasnas shares.
+
+A search space is described, independently of Keras, by an `Encoding`: an
+ordered list of categorical `Decision`s (one per architectural choice) plus the
+space's rules (which decisions are active, which values are canonical). An
+`Architecture` is one assignment of a value to every decision. It is
+
+* canonical: inactive decisions hold their default, so two architectures that
+  build the same network compare equal and hash alike;
+* hashable and immutable;
+* JSON-serialisable (`to_json` / `Architecture.from_json`);
+* convertible to and from Keras Tuner hyperparameter values, which are plain
+  int/float/str/bool as Keras Tuner's distributed mode requires.
+
+Spaces (Keras `HyperModel`s), oracles, DARTS, Net2Net and predictors all speak
+this one type. This module imports neither Keras nor TensorFlow.
+
+Example:
+
+>>> from kerasnas.spaces.encodings import NB201Encoding
+>>> import numpy as np
+>>> enc = NB201Encoding()
+>>> arch = enc.sample(np.random.default_rng(0))
+>>> enc.from_string(str(arch)) == arch
+True
+>>> child = arch.mutate(np.random.default_rng(1))
+>>> child != arch
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any, ClassVar, Iterable, Mapping
+
+import numpy as np
+
+#: Name of the fixed Keras Tuner hyperparameter that tells an oracle which
+#: encoding a space uses (its value is `Encoding.key`).
+SPACE_HP_NAME = "kerasnas_space"
+
+_ENCODING_CLASSES: dict[str, type["Encoding"]] = {}
+_ENCODINGS_BY_KEY: dict[str, "Encoding"] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """One categorical architectural choice.
+
+    Attributes:
+        name: Stable hyperparameter name, e.g. `"normal_b0_op1"`.
+        choices: The allowed values (all int, all float, all str or all bool).
+            The first choice is the default, used for inactive decisions.
+    """
+
+    name: str
+    choices: tuple
+
+    def __post_init__(self):
+        if not self.choices:
+            raise ValueError(f"Decision {self.name!r} has no choices.")
+        kinds = {type(c) for c in self.choices}
+        if len(kinds) != 1 or kinds.pop() not in (int, float, str, bool):
+            raise TypeError(
+                f"Decision {self.name!r}: choices must all be int, all float, all str or all "
+                f"bool (Keras Tuner's rule); got {self.choices!r}."
+            )
+        if len(set(self.choices)) != len(self.choices):
+            raise ValueError(f"Decision {self.name!r} has repeated choices {self.choices!r}.")
+
+    @property
+    def default(self):
+        return self.choices[0]
+
+    def index(self, value) -> int:
+        """Position of `value` in `choices` (raises `ValueError` naming the decision)."""
+        for i, choice in enumerate(self.choices):
+            if choice == value and type(choice) is type(value):
+                return i
+        # Accept numerically equal values of another numeric type (e.g. numpy ints).
+        for i, choice in enumerate(self.choices):
+            if not isinstance(choice, (bool, str)) and not isinstance(value, (bool, str)):
+                try:
+                    if float(choice) == float(value):
+                        return i
+                except (TypeError, ValueError):
+                    pass
+        raise ValueError(
+            f"{value!r} is not a valid value for {self.name!r}; choose one of {self.choices!r}."
+        )
+
+
+def register_encoding(cls):
+    """Class decorator: makes an `Encoding` subclass loadable by its `name`."""
+    _ENCODING_CLASSES[cls.name] = cls
+    return cls
+
+
+class Encoding:
+    """Base class of a search space's Keras-free description.
+
+    Subclasses set `name`, build `self.decisions` in `__init__`, implement
+    `get_config`, and may override `active(values)` (which decisions matter),
+    `canonicalize(values)` (extra normalisation), `to_string` and
+    `from_string`.
+    """
+
+    name: ClassVar[str] = "base"
+
+    decisions: tuple[Decision, ...]
+
+    def __init__(self, decisions: Iterable[Decision]):
+        self.decisions = tuple(decisions)
+        names = [d.name for d in self.decisions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{type(self).__name__}: decision names repeat: {names}")
+        self._by_name = {d.name: d for d in self.decisions}
+        self.key = f"{self.name}-{_short_hash(self.get_config())}"
+        _ENCODINGS_BY_KEY.setdefault(self.key, self)
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """Constructor arguments, JSON-serialisable."""
+        return {}
+
+    def to_spec(self) -> dict:
+        return {"name": self.name, "config": self.get_config()}
+
+    @staticmethod
+    def from_spec(spec: Mapping) -> "Encoding":
+        """Rebuilds an encoding from `to_spec()` output."""
+        try:
+            cls = _ENCODING_CLASSES[spec["name"]]
+        except KeyError:
+            raise ValueError(
+                f"Unknown encoding {spec.get('name')!r}; known: {sorted(_ENCODING_CLASSES)}."
+            ) from None
+        return cls(**spec["config"])
+
+    @staticmethod
+    def from_key(key: str) -> "Encoding":
+        """The encoding with this `key`, created earlier in this process."""
+        try:
+            return _ENCODINGS_BY_KEY[key]
+        except KeyError:
+            raise ValueError(
+                f"No encoding with key {key!r} exists in this process. Construct the search "
+                "space first, or pass `space=` to the oracle."
+            ) from None
+
+    def __eq__(self, other):
+        return isinstance(other, Encoding) and self.key == other.key
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ rules
+    def decision(self, name: str) -> Decision:
+        return self._by_name[name]
+
+    def active(self, values: Mapping[str, Any]) -> set[str]:
+        """Names of the decisions that affect the network for `values`."""
+        return set(self._by_name)
+
+    def canonicalize(self, values: dict) -> dict:
+        """Hook for extra normalisation; inactive decisions are reset by the caller."""
+        return values
+
+    def size(self) -> int | None:
+        """Number of distinct architectures, if cheap to compute, else None."""
+        return None
+
+    # ---------------------------------------------------------- construction
+    def architecture(self, values: Mapping[str, Any]) -> "Architecture":
+        """Validates `values` (a full assignment) and returns the canonical `Architecture`."""
+        missing = [d.name for d in self.decisions if d.name not in values]
+        if missing:
+            raise ValueError(f"{self.name} architecture is missing decisions {missing}.")
+        clean = {d.name: d.choices[d.index(values[d.name])] for d in self.decisions}
+        clean = self.canonicalize(clean)
+        active = self.active(clean)
+        for d in self.decisions:
+            if d.name not in active:
+                clean[d.name] = d.default
+        return Architecture(self, tuple(clean[d.name] for d in self.decisions))
+
+    def default(self) -> "Architecture":
+        return self.architecture({d.name: d.default for d in self.decisions})
+
+    def sample(self, rng: np.random.Generator) -> "Architecture":
+        """A uniformly random assignment, canonicalised."""
+        return self.architecture(
+            {d.name: d.choices[int(rng.integers(len(d.choices)))] for d in self.decisions}
+        )
+
+    def mutate(self, arch: "Architecture", rng: np.random.Generator) -> "Architecture":
+        """One local change: a random active decision takes another value.
+
+        Always returns a valid architecture different from `arch` (raises
+        `ValueError` if the space has a single architecture).
+        """
+        values = arch.as_dict()
+        candidates = [
+            d for d in self.decisions if d.name in self.active(values) and len(d.choices) > 1
+        ]
+        if not candidates:
+            raise ValueError(f"{self.name}: nothing to mutate in a single-architecture space.")
+        for _ in range(100):
+            d = candidates[int(rng.integers(len(candidates)))]
+            others = [c for c in d.choices if c != values[d.name]]
+            child = self.architecture({**values, d.name: others[int(rng.integers(len(others)))]})
+            if child != arch:
+                return child
+        # Every change drawn was normalised away; fall back to the full neighbourhood.
+        neighbors = self.neighbors(arch)
+        return neighbors[int(rng.integers(len(neighbors)))]
+
+    def neighbors(self, arch: "Architecture") -> list["Architecture"]:
+        """Every distinct architecture one decision away from `arch`, in a fixed order."""
+        values = arch.as_dict()
+        active = self.active(values)
+        seen, result = {arch}, []
+        for d in self.decisions:
+            if d.name not in active:
+                continue
+            for choice in d.choices:
+                if choice == values[d.name]:
+                    continue
+                child = self.architecture({**values, d.name: choice})
+                if child not in seen:
+                    seen.add(child)
+                    result.append(child)
+        return result
+
+    # ---------------------------------------------------------------- strings
+    def to_string(self, arch: "Architecture") -> str:
+        """Human-readable form; default `name=value` pairs of active decisions."""
+        active = self.active(arch.as_dict())
+        return " ".join(f"{d.name}={v}" for d, v in zip(self.decisions, arch.values)
+                        if d.name in active)
+
+    def from_string(self, text: str) -> "Architecture":
+        """Inverse of `to_string`."""
+        values = {d.name: d.default for d in self.decisions}
+        for token in text.split():
+            name, _, raw = token.partition("=")
+            if name not in self._by_name:
+                raise ValueError(f"{self.name}: unknown decision {name!r} in {text!r}.")
+            values[name] = _parse_choice(self._by_name[name], raw)
+        return self.architecture(values)
+
+    # ------------------------------------------------------------ Keras Tuner
+    def to_hp_values(self, arch: "Architecture") -> dict:
+        """Keras Tuner values: every decision plus the `kerasnas_space` key."""
+        values = dict(zip((d.name for d in self.decisions), arch.values))
+        values[SPACE_HP_NAME] = self.key
+        return values
+
+    def from_hp_values(self, values: Mapping[str, Any]) -> "Architecture":
+        """Inverse of `to_hp_values`; extra keys (other hyperparameters) are ignored."""
+        return self.architecture({d.name: values[d.name] for d in self.decisions
+                                  if d.name in values} | _missing_defaults(self, values))
+
+    def declare(self, hp) -> None:
+        """Registers every decision on a `keras_tuner.HyperParameters` object."""
+        hp.Fixed(SPACE_HP_NAME, self.key)
+        for d in self.decisions:
+            if isinstance(d.default, bool):
+                hp.Boolean(d.name, default=d.default)
+            else:
+                hp.Choice(d.name, list(d.choices), default=d.default, ordered=False)
+
+    # --------------------------------------------------------------- vectors
+    def one_hot(self, arch: "Architecture") -> np.ndarray:
+        """Concatenated one-hot vector of every decision (inactive ones all zero)."""
+        active = self.active(arch.as_dict())
+        parts = []
+        for d, v in zip(self.decisions, arch.values):
+            part = np.zeros(len(d.choices), dtype=np.float32)
+            if d.name in active:
+                part[d.index(v)] = 1.0
+            parts.append(part)
+        return np.concatenate(parts)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Architecture:
+    """One point of a search space: a value for every decision of `encoding`.
+
+    Create it through an `Encoding` (`architecture`, `sample`, `mutate`,
+    `from_string`, `from_hp_values`) so it is validated and canonical.
+    """
+
+    encoding: Encoding
+    values: tuple
+
+    def __getitem__(self, name: str):
+        return self.values[self._index(name)]
+
+    def _index(self, name):
+        for i, d in enumerate(self.encoding.decisions):
+            if d.name == name:
+                return i
+        raise KeyError(name)
+
+    def as_dict(self) -> dict:
+        return dict(zip((d.name for d in self.encoding.decisions), self.values))
+
+    def __eq__(self, other):
+        return (isinstance(other, Architecture) and self.encoding.key == other.encoding.key
+                and self.values == other.values)
+
+    def __hash__(self):
+        return hash((self.encoding.key, self.values))
+
+    def __str__(self):
+        return self.encoding.to_string(self)
+
+    def __repr__(self):
+        return f"Architecture({self.encoding.name}: {self})"
+
+    def mutate(self, rng: np.random.Generator) -> "Architecture":
+        return self.encoding.mutate(self, rng)
+
+    def neighbors(self) -> list["Architecture"]:
+        return self.encoding.neighbors(self)
+
+    def to_hp_values(self) -> dict:
+        return self.encoding.to_hp_values(self)
+
+    def to_json(self) -> str:
+        """`{"space": <encoding spec>, "values": {...}}` as a JSON string."""
+        return json.dumps({"space": self.encoding.to_spec(), "values": self.as_dict()},
+                          sort_keys=True)
+
+    @staticmethod
+    def from_json(text: str) -> "Architecture":
+        data = json.loads(text)
+        return Encoding.from_spec(data["space"]).architecture(data["values"])
+
+
+def _missing_defaults(encoding: Encoding, values: Mapping) -> dict:
+    return {d.name: d.default for d in encoding.decisions if d.name not in values}
+
+
+def _parse_choice(decision: Decision, raw: str):
+    for choice in decision.choices:
+        if str(choice) == raw:
+            return choice
+    raise ValueError(
+        f"{raw!r} is not a valid value for {decision.name!r}; choose one of {decision.choices!r}."
+    )
+
+
+def _short_hash(config: Mapping) -> str:
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]

@@ -1,0 +1,329 @@
+"""The Keras-free encodings of kerasnas's four search spaces.
+
+Each class lists its space's decisions and rules; the matching `HyperModel`
+(in `macro.py`, `cell.py`, `nb201.py`, `dense.py`) turns an `Architecture` of
+it into a Keras model. Oracles only ever see these classes.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from kerasnas.spaces.architecture import Architecture, Decision, Encoding, register_encoding
+
+#: NAS-Bench-201's five edge operations (Dong & Yang, 2020), in the benchmark's order.
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+#: DARTS's candidate operations (Liu et al., 2019) without `none`, which DARTS
+#: keeps in the supernet but never places in a derived cell.
+DARTS_OPS = (
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+)
+
+#: Layer families of the macro (chain) space; the kernel size is a separate decision.
+MACRO_OPS = ("conv", "sep_conv", "dil_conv", "max_pool", "avg_pool")
+
+
+@register_encoding
+class MacroEncoding(Encoding):
+    """A chain of `num_layers` layers with optional skip connections (ENAS-macro style).
+
+    Decisions: `num_layers`; per layer `i`: `layer{i}_op` (a family of
+    `MACRO_OPS`), `layer{i}_width`, `layer{i}_kernel`; and, when `skips` is
+    true, `layer{i}_skip{j}` for every earlier layer `j < i - 1` (layer
+    `i - 1` always feeds layer `i`). Layers past `num_layers` are inactive.
+
+    Args:
+        max_layers: Deepest chain (default 6).
+        min_layers: Shallowest chain (default 2).
+        ops: Layer families (default `MACRO_OPS`).
+        widths: Output channels per layer (default `(16, 32, 64)`).
+        kernels: Kernel sizes (default `(3, 5)`).
+        skips: Whether skip connections are searched (default True).
+    """
+
+    name = "macro"
+
+    def __init__(self, max_layers=6, min_layers=2, ops=MACRO_OPS, widths=(16, 32, 64),
+                 kernels=(3, 5), skips=True):
+        if not 1 <= min_layers <= max_layers:
+            raise ValueError(f"Need 1 <= min_layers <= max_layers, got {min_layers}, {max_layers}.")
+        self.max_layers, self.min_layers = int(max_layers), int(min_layers)
+        self.ops = tuple(ops)
+        self.widths = tuple(int(w) for w in widths)
+        self.kernels = tuple(int(k) for k in kernels)
+        self.skips = bool(skips)
+        decisions = [Decision("num_layers", tuple(range(self.min_layers, self.max_layers + 1)))]
+        for i in range(self.max_layers):
+            decisions += [
+                Decision(f"layer{i}_op", self.ops),
+                Decision(f"layer{i}_width", self.widths),
+                Decision(f"layer{i}_kernel", self.kernels),
+            ]
+            if self.skips:
+                decisions += [Decision(f"layer{i}_skip{j}", (False, True)) for j in range(i - 1)]
+        super().__init__(decisions)
+
+    def get_config(self):
+        return {"max_layers": self.max_layers, "min_layers": self.min_layers,
+                "ops": list(self.ops), "widths": list(self.widths),
+                "kernels": list(self.kernels), "skips": self.skips}
+
+    def active(self, values):
+        n = values["num_layers"]
+        names = {"num_layers"}
+        for i in range(n):
+            names |= {f"layer{i}_op", f"layer{i}_width", f"layer{i}_kernel"}
+            if self.skips:
+                names |= {f"layer{i}_skip{j}" for j in range(i - 1)}
+        return names
+
+    def layers(self, arch: Architecture) -> list[dict]:
+        """The active layers as dicts `{op, width, kernel, skips}` (op like `"conv_3x3"`)."""
+        result = []
+        for i in range(arch["num_layers"]):
+            k = arch[f"layer{i}_kernel"]
+            skips = [j for j in range(i - 1) if self.skips and arch[f"layer{i}_skip{j}"]]
+            result.append({"op": f"{arch[f'layer{i}_op']}_{k}x{k}",
+                           "width": arch[f"layer{i}_width"], "kernel": k, "skips": skips})
+        return result
+
+    def to_string(self, arch):
+        parts = []
+        for layer in self.layers(arch):
+            text = f"{layer['op']}:{layer['width']}"
+            if layer["skips"]:
+                text += "+" + ",".join(str(j) for j in layer["skips"])
+            parts.append(text)
+        return " > ".join(parts)
+
+    def from_string(self, text):
+        tokens = [t.strip() for t in text.split(">")]
+        values = {d.name: d.default for d in self.decisions}
+        values["num_layers"] = len(tokens)
+        for i, token in enumerate(tokens):
+            try:
+                head, _, skips = token.partition("+")
+                op, width = head.split(":")
+                family, kernel = op.rsplit("_", 1)
+                values[f"layer{i}_op"] = family
+                values[f"layer{i}_kernel"] = int(kernel.split("x")[0])
+                values[f"layer{i}_width"] = int(width)
+                for j in (int(s) for s in skips.split(",") if s):
+                    values[f"layer{i}_skip{j}"] = True
+            except (ValueError, KeyError) as err:
+                raise ValueError(f"Cannot parse macro layer {token!r} in {text!r}: {err}") from None
+        return self.architecture(values)
+
+
+@register_encoding
+class CellEncoding(Encoding):
+    """NASNet/DARTS cells: each of `num_blocks` blocks combines two ops on two earlier states.
+
+    A cell has inputs 0 and 1 (the outputs of the two previous cells); block
+    `b` creates state `b + 2` from `op1(state[in1])` and `op2(state[in2])`
+    joined by `comb` (`add`, or `concat` followed by a 1x1 projection). With
+    `macro=False` there are two cell types, `normal` and `reduce`, shared by
+    every cell of the network; with `macro=True` each of `num_cells` cells
+    (`cell0`, `cell1`, ...) has its own genotype.
+
+    Decisions per cell type `c` and block `b`: `{c}_b{b}_in1`, `{c}_b{b}_in2`,
+    `{c}_b{b}_op1`, `{c}_b{b}_op2`, `{c}_b{b}_comb`. The two (input, op)
+    pairs of a block are stored sorted, since both combinations are symmetric.
+
+    Args:
+        num_blocks: Blocks per cell (default 4, as in DARTS).
+        ops: Candidate operations (default `DARTS_OPS`).
+        combinations: How a block joins its two branches (default `("add", "concat")`).
+        macro: Search every cell independently (default False).
+        num_cells: Number of cells, used only when `macro=True` (default 3).
+    """
+
+    name = "cell"
+
+    def __init__(self, num_blocks=4, ops=DARTS_OPS, combinations=("add", "concat"), macro=False,
+                 num_cells=3):
+        self.num_blocks = int(num_blocks)
+        self.ops = tuple(ops)
+        self.combinations = tuple(combinations)
+        self.macro = bool(macro)
+        self.num_cells = int(num_cells)
+        if self.num_blocks < 1:
+            raise ValueError(f"num_blocks must be >= 1, got {num_blocks}.")
+        decisions = []
+        for cell in self.cell_names:
+            for b in range(self.num_blocks):
+                p = f"{cell}_b{b}"
+                inputs = tuple(range(b + 2))
+                decisions += [Decision(f"{p}_in1", inputs), Decision(f"{p}_in2", inputs),
+                              Decision(f"{p}_op1", self.ops), Decision(f"{p}_op2", self.ops),
+                              Decision(f"{p}_comb", self.combinations)]
+        super().__init__(decisions)
+
+    @property
+    def cell_names(self) -> tuple[str, ...]:
+        if self.macro:
+            return tuple(f"cell{i}" for i in range(self.num_cells))
+        return ("normal", "reduce")
+
+    def get_config(self):
+        return {"num_blocks": self.num_blocks, "ops": list(self.ops),
+                "combinations": list(self.combinations), "macro": self.macro,
+                "num_cells": self.num_cells}
+
+    def canonicalize(self, values):
+        for cell in self.cell_names:
+            for b in range(self.num_blocks):
+                p = f"{cell}_b{b}"
+                first = (values[f"{p}_in1"], values[f"{p}_op1"])
+                second = (values[f"{p}_in2"], values[f"{p}_op2"])
+                if second < first:
+                    values[f"{p}_in1"], values[f"{p}_op1"] = second
+                    values[f"{p}_in2"], values[f"{p}_op2"] = first
+        return values
+
+    def blocks(self, arch: Architecture, cell: str) -> list[tuple]:
+        """`[(op1, in1, op2, in2, comb), ...]` for one cell type or cell name."""
+        return [(arch[f"{cell}_b{b}_op1"], arch[f"{cell}_b{b}_in1"], arch[f"{cell}_b{b}_op2"],
+                 arch[f"{cell}_b{b}_in2"], arch[f"{cell}_b{b}_comb"])
+                for b in range(self.num_blocks)]
+
+    def to_string(self, arch):
+        cells = []
+        for cell in self.cell_names:
+            blocks = " / ".join(f"{o1}~{i1} {o2}~{i2} {c}"
+                                for o1, i1, o2, i2, c in self.blocks(arch, cell))
+            cells.append(f"{cell}: {blocks}")
+        return " | ".join(cells)
+
+    def from_string(self, text):
+        values = {}
+        try:
+            parts = dict(part.strip().split(": ", 1) for part in text.split(" | "))
+            for cell in self.cell_names:
+                blocks = parts[cell].split(" / ")
+                if len(blocks) != self.num_blocks:
+                    raise ValueError(f"{cell} has {len(blocks)} blocks, expected {self.num_blocks}")
+                for b, block in enumerate(blocks):
+                    a, c, comb = block.split()
+                    (o1, i1), (o2, i2) = a.rsplit("~", 1), c.rsplit("~", 1)
+                    p = f"{cell}_b{b}"
+                    values.update({f"{p}_op1": o1, f"{p}_in1": int(i1), f"{p}_op2": o2,
+                                   f"{p}_in2": int(i2), f"{p}_comb": comb})
+        except (ValueError, KeyError) as err:
+            raise ValueError(f"Cannot parse cell architecture {text!r}: {err}") from None
+        return self.architecture(values)
+
+
+@register_encoding
+class NB201Encoding(Encoding):
+    """The NAS-Bench-201 cell: 4 nodes, 6 edges, 5 operations, 15,625 architectures.
+
+    Decisions `edge_{j}_{i}` name the edge into node `j` from node `i`, in the
+    benchmark's string order. The string form is NB201's own, e.g.
+    `|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|`.
+    No isomorphism reduction is applied: each of the 15,625 strings is its own architecture.
+    """
+
+    name = "nb201"
+    edges = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+
+    def __init__(self, ops=NB201_OPS):
+        self.ops = tuple(ops)
+        super().__init__(Decision(f"edge_{j}_{i}", self.ops) for j, i in self.edges)
+
+    def get_config(self):
+        return {"ops": list(self.ops)}
+
+    def size(self):
+        return len(self.ops) ** len(self.edges)
+
+    def to_string(self, arch):
+        nodes = []
+        for node in (1, 2, 3):
+            ops = [f"{arch[f'edge_{node}_{i}']}~{i}" for i in range(node)]
+            nodes.append("|" + "|".join(ops) + "|")
+        return "+".join(nodes)
+
+    def from_string(self, text):
+        nodes = text.split("+")
+        if len(nodes) != 3:
+            raise ValueError(f"Not an NB201 string (need 3 nodes joined by '+'): {text!r}")
+        values = {}
+        for node, part in enumerate(nodes, start=1):
+            edges = [e for e in part.strip("|").split("|") if e]
+            if len(edges) != node:
+                raise ValueError(f"NB201 node {node} needs {node} edges in {text!r}")
+            for edge in edges:
+                op, _, source = edge.partition("~")
+                if not source.isdigit() or int(source) >= node:
+                    raise ValueError(f"Bad NB201 edge {edge!r} in {text!r}")
+                values[f"edge_{node}_{source}"] = op
+        if len(values) != 6:
+            raise ValueError(f"NB201 string repeats an edge: {text!r}")
+        return self.architecture(values)
+
+
+@register_encoding
+class DenseEncoding(Encoding):
+    """An MLP for tabular data.
+
+    Decisions: `num_layers`, `units{i}` per layer (inactive past `num_layers`),
+    and network-wide `activation`, `dropout` and `skip` (residual connections
+    between consecutive hidden layers, projected when widths differ).
+
+    Args:
+        max_layers: Deepest MLP (default 4).
+        min_layers: Shallowest MLP (default 1).
+        units: Widths (default `(32, 64, 128, 256)`).
+        activations: Default `("relu", "gelu", "swish", "tanh")`.
+        dropouts: Default `(0.0, 0.1, 0.25, 0.5)`.
+    """
+
+    name = "dense"
+
+    def __init__(self, max_layers=4, min_layers=1, units=(32, 64, 128, 256),
+                 activations=("relu", "gelu", "swish", "tanh"), dropouts=(0.0, 0.1, 0.25, 0.5)):
+        if not 1 <= min_layers <= max_layers:
+            raise ValueError(f"Need 1 <= min_layers <= max_layers, got {min_layers}, {max_layers}.")
+        self.max_layers, self.min_layers = int(max_layers), int(min_layers)
+        self.units = tuple(int(u) for u in units)
+        self.activations = tuple(activations)
+        self.dropouts = tuple(float(d) for d in dropouts)
+        decisions = [Decision("num_layers", tuple(range(self.min_layers, self.max_layers + 1)))]
+        decisions += [Decision(f"units{i}", self.units) for i in range(self.max_layers)]
+        decisions += [Decision("activation", self.activations), Decision("dropout", self.dropouts),
+                      Decision("skip", (False, True))]
+        super().__init__(decisions)
+
+    def get_config(self):
+        return {"max_layers": self.max_layers, "min_layers": self.min_layers,
+                "units": list(self.units), "activations": list(self.activations),
+                "dropouts": list(self.dropouts)}
+
+    def active(self, values: Mapping):
+        return ({"num_layers", "activation", "dropout", "skip"}
+                | {f"units{i}" for i in range(values["num_layers"])})
+
+    def to_string(self, arch):
+        widths = "-".join(str(arch[f"units{i}"]) for i in range(arch["num_layers"]))
+        return (f"{widths} {arch['activation']} dropout={arch['dropout']}"
+                f"{' skip' if arch['skip'] else ''}")
+
+    def from_string(self, text):
+        try:
+            tokens = text.split()
+            widths = [int(w) for w in tokens[0].split("-")]
+            values = {d.name: d.default for d in self.decisions}
+            values.update({"num_layers": len(widths), "activation": tokens[1],
+                           "dropout": float(tokens[2].split("=")[1]), "skip": "skip" in tokens[3:]})
+            values.update({f"units{i}": w for i, w in enumerate(widths)})
+        except (ValueError, IndexError) as err:
+            raise ValueError(f"Cannot parse dense architecture {text!r}: {err}") from None
+        return self.architecture(values)

@@ -1,0 +1,31 @@
+"""kerasnas: neural architecture search for Keras 3."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="kerasnas",
+    version="0.1.0",
+    description="Neural architecture search for Keras 3 / TensorFlow, built on Keras Tuner.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["kerasnas", "kerasnas.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.3",
+        "keras-tuner>=1.4.7",
+        # keras-tuner imports tensorboard in every trial on the TensorFlow
+        # backend and TensorFlow >= 2.20 no longer installs it.
+        "tensorboard",
+        "numpy",
+        "scipy",
+        # Bundled digits data and Keras Tuner's Bayesian optimization.
+        "scikit-learn",
+    ],
+    extras_require={
+        "pandas": ["pandas"],
+        "tfds": ["tensorflow-datasets"],
+        "test": ["pytest>=7", "pytest-timeout", "pandas", "grpcio", "ruff"],
+    },
+    entry_points={"console_scripts": ["kerasnas=kerasnas.cli:main"]},
+)
