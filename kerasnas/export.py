@@ -1,0 +1,165 @@
+"""Exports a trained Keras model for deployment: `.keras`, TF Serving SavedModel, TFLite.
+
+Three formats, all with preprocessing (the model's `Normalization` layers)
+inside, so every artifact takes raw feature values:
+
+* `"keras"`: `DIR/NAME.keras`, reloadable with `keras.saving.load_model`.
+* `"savedmodel"`: TF Serving's layout `DIR/NAME/VERSION/` with a
+  `serving_default` signature. Its one input is named `input_name` (default
+  `"inputs"`); a classifier returns `probabilities` (float32, one column per
+  class) and `label` (the predicted class in the user's own label values), a
+  regressor returns `predictions`.
+* `"tflite"`: `DIR/NAME.tflite`, float32 (no quantization).
+
+Example:
+
+>>> from kerasnas.export import export_model
+>>> paths = export_model(model, "exports", classes=(0, 1, 2))   # doctest: +SKIP
+>>> paths["savedmodel"]                                          # doctest: +SKIP
+'exports/kerasnas_model/1'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+FORMATS = ("keras", "savedmodel", "tflite")
+
+
+def _check_formats(formats) -> tuple[str, ...]:
+    if isinstance(formats, str):
+        formats = (formats,)
+    formats = tuple(formats)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(
+            f"Unknown export format(s) {unknown or formats!r}; choose from {FORMATS}."
+        )
+    return formats
+
+
+def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", version=1,
+                 classes=None, input_name="inputs") -> dict[str, str]:
+    """Writes `model` in each of `formats` under `directory`.
+
+    Args:
+        model: A built Keras model (one input, one output).
+        directory: Folder to write into (created if missing).
+        formats: Any of `"keras"`, `"savedmodel"`, `"tflite"` (default: all three).
+        name: Model name: the file stem and TF Serving's model folder
+            (default `"kerasnas_model"`).
+        version: TF Serving version number, a positive int (default 1).
+        classes: For a classifier, the label value of each output column
+            (default None: a regressor if the model's last layer is not a
+            softmax, else the column indices are the labels).
+        input_name: Name of the SavedModel signature's input (default `"inputs"`).
+
+    Returns:
+        `{format: path}` for every format written.
+
+    Raises:
+        ValueError: on an unknown format, a bad version or name.
+    """
+    formats = _check_formats(formats)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"version must be a positive int (TF Serving's folder name), got {version!r}.")
+    if not name or os.sep in str(name) or name in (".", ".."):
+        raise ValueError(f"name must be a plain folder/file name, got {name!r}.")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    if "keras" in formats:
+        paths["keras"] = export_keras(model, directory / f"{name}.keras")
+    if "savedmodel" in formats:
+        paths["savedmodel"] = export_saved_model(
+            model, directory / name / str(version), classes=classes, input_name=input_name)
+    if "tflite" in formats:
+        paths["tflite"] = export_tflite(model, directory / f"{name}.tflite")
+    return paths
+
+
+def export_keras(model, path) -> str:
+    """Saves `model` as a `.keras` file at `path` and returns the path."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"A Keras model file must end in '.keras', got {str(path)!r}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return str(path)
+
+
+def is_classifier(model) -> bool:
+    """True if the model's output layer applies a softmax."""
+    activation = getattr(model.layers[-1], "activation", None)
+    return getattr(activation, "__name__", "") == "softmax"
+
+
+def export_saved_model(model, path, *, classes=None, input_name="inputs") -> str:
+    """Writes a SavedModel with a TF Serving `serving_default` signature to `path`.
+
+    Args:
+        model: A built single-input Keras model.
+        path: The version folder, e.g. `exports/digits/1` (TF Serving's
+            `MODEL_BASE_PATH/NAME/VERSION` layout).
+        classes: Label value of each output column of a classifier (default
+            None). When given (or when the output layer is a softmax) the
+            signature returns `probabilities` and `label`; otherwise it
+            returns `predictions`.
+        input_name: Name of the signature's input (default `"inputs"`).
+
+    Returns:
+        `path` as a string.
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    path = Path(path)
+    if path.exists() and any(path.iterdir()):
+        raise ValueError(f"{path} already exists and is not empty; choose another version or "
+                         "remove it (TF Serving never overwrites a version).")
+    input_shape = tuple(model.inputs[0].shape[1:])
+    spec = tf.TensorSpec((None,) + input_shape, tf.float32, name=input_name)
+    classification = classes is not None or is_classifier(model)
+
+    if classification:
+        num_classes = int(model.outputs[0].shape[-1])
+        values = np.arange(num_classes) if classes is None else np.asarray(classes)
+        if len(values) != num_classes:
+            raise ValueError(f"classes has {len(values)} values but the model outputs "
+                             f"{num_classes} columns.")
+        if values.dtype.kind == "U" or values.dtype == object:
+            values = values.astype(str)
+
+        def serve(x):
+            probabilities = model(x, training=False)
+            index = tf.argmax(probabilities, axis=-1)
+            return {"probabilities": probabilities,
+                    "label": tf.gather(tf.constant(values), index)}
+    else:
+        def serve(x):
+            return {"predictions": model(x, training=False)}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", serve, input_signature=[spec])
+    archive.write_out(str(path), verbose=False)
+    return str(path)
+
+
+def export_tflite(model, path) -> str:
+    """Converts `model` to a float32 TFLite flatbuffer at `path` and returns the path."""
+    import contextlib
+    import io
+
+    import tensorflow as tf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The converter exports a temporary SavedModel and prints its signature: keep stdout clean.
+    with contextlib.redirect_stdout(io.StringIO()):
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        flatbuffer = converter.convert()
+    path.write_bytes(flatbuffer)
+    return str(path)

@@ -1,0 +1,360 @@
+"""`NASTuner`: a Keras Tuner `Tuner` that trains one architecture per trial, within a budget.
+
+On top of `keras_tuner.Tuner` it adds what architecture search needs:
+
+* fidelity knobs: `epochs` per trial (an oracle may override it per trial
+  through the `tuner/epochs` hyperparameter, as Keras Tuner's Hyperband does)
+  and `train_fraction`, the share of the training data each trial sees;
+* early stopping on the objective;
+* cost metrics recorded with every trial: `params`, `flops`, `fit_time`
+  (seconds), `epochs` (trained) and `best_epoch`; `params` and `flops` can
+  serve as objectives;
+* a wall-clock budget: no trial starts after `time_budget` seconds, and a
+  trial still training at the deadline stops at the end of its current batch
+  (its metrics so far are kept and it is flagged `budget_cut = 1`);
+* quiet, compact progress: one line per trial plus an overall progress bar
+  (Keras Tuner's own display is silenced);
+* bugs surface: an exception while building or training a trial ends the
+  search with a `TrialCrashedError` (a `keras_tuner.errors.FatalError`) rather
+  than being recorded as a failed trial. Running out of memory fails the trial
+  only.
+
+Example:
+
+>>> import keras_tuner
+>>> from kerasnas.oracles import RandomSearch
+>>> from kerasnas.spaces import MacroSpace
+>>> from kerasnas.tuner import NASTuner
+>>> tuner = NASTuner(RandomSearch(objective="val_accuracy", max_trials=4, seed=1),
+...                  MacroSpace((8, 8, 1), 10), epochs=3, time_budget=60,
+...                  directory="runs", project_name="demo")           # doctest: +SKIP
+>>> tuner.search(x, y, validation_data=(x_val, y_val))                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import sys
+import time
+
+import keras
+import keras_tuner
+import numpy as np
+from keras_tuner.src.engine import tuner_utils
+
+
+class TrialCrashedError(keras_tuner.errors.FatalError):
+    """A trial raised an unexpected exception: a bug, so the search stops."""
+
+
+class _BudgetExhausted(Exception):
+    """Raised between trials when the time budget is spent."""
+
+
+class _CostLogger(keras.callbacks.Callback):
+    """Adds the model's cost (`params`, `flops`) to every epoch's logs."""
+
+    def __init__(self, cost):
+        super().__init__()
+        self.cost = cost
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(self.cost)
+
+
+class _DeadlineStop(keras.callbacks.Callback):
+    """Stops training at the end of the batch during which `deadline` passes."""
+
+    def __init__(self, deadline):
+        super().__init__()
+        self.deadline = deadline
+        self.cut = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() >= self.deadline:
+            self.cut = True
+            self.model.stop_training = True
+
+
+class NASTuner(keras_tuner.Tuner):
+    """Trains and scores one architecture per trial, within a trial and time budget.
+
+    Args:
+        oracle: A `keras_tuner.Oracle` (a kerasnas strategy or any Keras Tuner oracle).
+        hypermodel: The search space, a kerasnas space (`NASHyperModel`) or any
+            `keras_tuner.HyperModel` whose `build(hp)` returns a compiled model.
+        epochs: Training epochs per trial (default 10).
+        batch_size: Batch size for numpy data (default 32).
+        time_budget: Wall-clock seconds for one `search()` call, or None for no
+            limit (default None). Counted from the start of `search()`.
+        train_fraction: Share of the training examples (numpy data) each trial
+            trains on, in (0, 1] (default 1.0). A low-fidelity speed-up.
+        early_stopping: Patience in epochs of the early-stopping callback on the
+            objective, or None to train every epoch (default 3).
+        verbose: 0 silent, 1 one line per trial and a progress bar, 2 also
+            Keras's per-epoch lines (default 1).
+        directory, project_name, overwrite: As in Keras Tuner: the project
+            lives in `directory/project_name`; `overwrite=False` (default)
+            resumes a project found there.
+        **kwargs: Passed to `keras_tuner.Tuner` (e.g. `max_model_size`).
+    """
+
+    def __init__(self, oracle, hypermodel, *, epochs=10, batch_size=32, time_budget=None,
+                 train_fraction=1.0, early_stopping=3, verbose=1, directory=None,
+                 project_name=None, overwrite=False, **kwargs):
+        if not 0.0 < float(train_fraction) <= 1.0:
+            raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}.")
+        if time_budget is not None and not time_budget > 0:
+            raise ValueError(f"time_budget must be > 0 seconds or None, got {time_budget!r}.")
+        if int(epochs) < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs!r}.")
+        self.epochs = int(epochs)
+        self.batch_size = int(batch_size)
+        self.time_budget = None if time_budget is None else float(time_budget)
+        self.train_fraction = float(train_fraction)
+        self.early_stopping = None if early_stopping is None else int(early_stopping)
+        self.verbose = int(verbose)
+        self.stopped_by = None
+        self._deadline = None
+        # Keras Tuner prints "Reloading Tuner from ..." when it resumes: report it our way.
+        with contextlib.redirect_stdout(io.StringIO()):
+            super().__init__(oracle=oracle, hypermodel=hypermodel, directory=directory,
+                             project_name=project_name, overwrite=overwrite, **kwargs)
+        self.resumed_trials = len(self.oracle.trials)
+
+    # ------------------------------------------------------------------ search
+    def search(self, *fit_args, **fit_kwargs):
+        """Runs trials until `max_trials` are done, the oracle stops, or time is up.
+
+        Arguments are those of `model.fit` (`x`, `y`, `validation_data`,
+        `batch_size`, `callbacks`, ...); `epochs` overrides the tuner's.
+        Afterwards `self.stopped_by` is `"time_budget"` if the budget ended
+        the search, else `"max_trials"` (the oracle had nothing left to run).
+        """
+        fit_kwargs.pop("verbose", None)
+        self._started = time.monotonic()
+        self._deadline = None if self.time_budget is None else self._started + self.time_budget
+        self.stopped_by = None
+        self._progress = _Progress(self, stream=sys.stdout) if self.verbose else None
+        if self._progress and self.resumed_trials:
+            self._progress.say(f"Resuming the search in {self.project_dir}: "
+                               f"{self.resumed_trials} trial(s) already ran.")
+        try:
+            super().search(*fit_args, verbose=0, **fit_kwargs)
+            self.stopped_by = self.stopped_by or "max_trials"
+        except _BudgetExhausted:
+            self.stopped_by = "time_budget"
+            self.on_search_end()
+        finally:
+            self._deadline = None
+        if self._progress:
+            self._progress.finish()
+
+    def pre_create_trial(self):
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise _BudgetExhausted()
+
+    def time_left(self):
+        """Seconds until the deadline of the running search, or None without a budget."""
+        if self._deadline is None:
+            return None
+        return max(0.0, self._deadline - time.monotonic())
+
+    # ------------------------------------------------------------------ trials
+    def run_trial(self, trial, x=None, y=None, validation_data=None, **fit_kwargs):
+        """Builds, trains and scores one trial; returns its metrics at the best epoch."""
+        hp = trial.hyperparameters
+        epochs = int(hp.values.get("tuner/epochs", fit_kwargs.pop("epochs", self.epochs)))
+        initial_epoch = int(hp.values.get("tuner/initial_epoch", 0))
+        fit_kwargs.pop("initial_epoch", None)
+        user_callbacks = self._deepcopy_callbacks(fit_kwargs.pop("callbacks", []) or [])
+        fit_kwargs.setdefault("batch_size", self.batch_size if _is_array(x) else None)
+        x, y = self._subset(trial, x, y)
+        try:
+            model = self._try_build(hp)
+            cost = self._cost(model)
+            deadline = _DeadlineStop(self._deadline) if self._deadline is not None else None
+            callbacks = [_CostLogger(cost)] + user_callbacks
+            callbacks += self._early_stopping_callbacks()
+            callbacks.append(tuner_utils.TunerCallback(self, trial))
+            callbacks.append(tuner_utils.SaveBestEpoch(
+                objective=self.oracle.objective,
+                filepath=self._get_checkpoint_fname(trial.trial_id)))
+            if deadline is not None:
+                callbacks.append(deadline)
+            start = time.monotonic()
+            history = model.fit(x, y, validation_data=validation_data, epochs=epochs,
+                                initial_epoch=initial_epoch, callbacks=callbacks,
+                                verbose=2 if self.verbose >= 2 else 0, **fit_kwargs)
+            fit_time = time.monotonic() - start
+        except (keras_tuner.errors.FatalError, keras_tuner.errors.FailedTrialError):
+            raise
+        except Exception as err:  # noqa: BLE001 - sorted into "trial failed" and "bug" below
+            if _is_out_of_memory(err):
+                raise keras_tuner.errors.FailedTrialError(
+                    f"Trial {trial.trial_id} ran out of memory: {err}") from err
+            raise TrialCrashedError(
+                f"Trial {trial.trial_id} crashed while building or training its model "
+                f"({type(err).__name__}: {err}). This is a bug in the search space or the data "
+                "pipeline, not a bad architecture; the search stops so it can be fixed."
+            ) from err
+        metrics, best_epoch = _best_epoch(history, self.oracle.objective)
+        metrics.update(cost)
+        metrics.update({
+            "fit_time": float(fit_time),
+            "epochs": float(len(history.epoch)),
+            "best_epoch": float(initial_epoch + best_epoch),
+            "budget_cut": float(deadline is not None and deadline.cut),
+        })
+        return metrics
+
+    def _subset(self, trial, x, y):
+        if self.train_fraction >= 1.0 or not _is_array(x):
+            return x, y
+        n = len(x)
+        keep = max(1, int(round(n * self.train_fraction)))
+        rng = np.random.default_rng(abs(hash(trial.trial_id)) % (2**32))
+        index = np.sort(rng.choice(n, size=keep, replace=False))
+        return x[index], (None if y is None else y[index])
+
+    def _cost(self, model):
+        cost_fn = getattr(self.hypermodel, "cost", None)
+        cost = cost_fn(model) if cost_fn is not None else {"params": model.count_params()}
+        return {"params": float(cost.get("params", model.count_params())),
+                "flops": float(cost.get("flops", float("nan")))}
+
+    def _early_stopping_callbacks(self):
+        if self.early_stopping is None:
+            return []
+        objective = self.oracle.objective
+        name = getattr(objective, "name", None)
+        if isinstance(objective, keras_tuner.engine.objective.MultiObjective) or name in (
+                "params", "flops", "default_objective"):
+            name, direction = "val_loss", "min"
+        else:
+            direction = objective.direction
+        return [keras.callbacks.EarlyStopping(monitor=name, mode=direction,
+                                              patience=self.early_stopping, verbose=0)]
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        if getattr(self, "_progress", None):
+            self._progress.trial_done(self.oracle.get_trial(trial.trial_id))
+
+
+def _is_array(x):
+    return isinstance(x, np.ndarray)
+
+
+def _is_out_of_memory(err):
+    import tensorflow as tf
+
+    return isinstance(err, (tf.errors.ResourceExhaustedError, MemoryError))
+
+
+def _best_epoch(history, objective):
+    epochs = len(history.epoch)
+    logs = [{k: float(v[i]) for k, v in history.history.items() if i < len(v)}
+            for i in range(epochs)]
+    best = 0
+    for i in range(1, epochs):
+        if objective.has_value(logs[i]) and objective.better_than(
+                objective.get_value(logs[i]), objective.get_value(logs[best])):
+            best = i
+    metrics = dict(logs[best])
+    if objective.name not in metrics and objective.has_value(metrics):
+        metrics[objective.name] = float(objective.get_value(metrics))
+    return metrics, best
+
+
+class _Progress:
+    """One line per finished trial, each led by an overall progress bar."""
+
+    def __init__(self, tuner, stream, width=20):
+        self.tuner = tuner
+        self.stream = stream
+        self.width = width
+
+    def say(self, text):
+        print(text, file=self.stream, flush=True)
+
+    def _fraction(self):
+        oracle = self.tuner.oracle
+        done = len(oracle.end_order)
+        fractions = [done / oracle.max_trials] if oracle.max_trials else []
+        if self.tuner.time_budget:
+            fractions.append((time.monotonic() - self.tuner._started) / self.tuner.time_budget)
+        return min(1.0, max(fractions)) if fractions else 0.0
+
+    def _bar(self):
+        filled = int(round(self._fraction() * self.width))
+        return "[" + "#" * filled + "." * (self.width - filled) + "]"
+
+    def trial_done(self, trial):
+        oracle = self.tuner.oracle
+        total = oracle.max_trials or "?"
+        name = oracle.objective.name
+        score = trial.score
+        text = f"{name} {score:.4f}" if score is not None else f"{trial.status.lower()}"
+        best = oracle.get_best_trials(1)
+        best_text = f"best {best[0].score:.4f}" if best and best[0].score is not None else ""
+        metrics = trial.metrics
+        params = metrics.get_last_value("params") if metrics.exists("params") else None
+        fit = metrics.get_last_value("fit_time") if metrics.exists("fit_time") else None
+        parts = [self._bar(), f"trial {len(oracle.end_order)}/{total}", text, best_text,
+                 f"{_human(params)} params" if params is not None else "",
+                 f"{fit:.1f}s" if fit is not None else "",
+                 _elapsed(self.tuner), _arch_text(self.tuner.hypermodel, trial)]
+        if metrics.exists("budget_cut") and metrics.get_last_value("budget_cut"):
+            parts.append("(cut at the time budget)")
+        self.say("  ".join(p for p in parts if p))
+
+    def finish(self):
+        oracle = self.tuner.oracle
+        done = len(oracle.end_order)
+        reason = {"time_budget": "time budget reached",
+                  "max_trials": "all trials done"}.get(self.tuner.stopped_by, "stopped")
+        best = oracle.get_best_trials(1)
+        best_text = (f", best {oracle.objective.name} {best[0].score:.4f}"
+                     if best and best[0].score is not None else "")
+        self.say(f"Search finished: {done} trial(s) in {_elapsed(self.tuner)} ({reason}){best_text}.")
+
+
+def _elapsed(tuner):
+    seconds = time.monotonic() - tuner._started
+    text = f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    if tuner.time_budget:
+        text += f"/{int(tuner.time_budget // 60)}:{int(tuner.time_budget % 60):02d}"
+    return text
+
+
+def _human(n):
+    if n is None or not math.isfinite(n):
+        return "?"
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(int(n))
+
+
+def _arch_text(hypermodel, trial, limit=70):
+    encoding = getattr(hypermodel, "encoding", None)
+    if encoding is None:
+        return ""
+    try:
+        text = str(encoding.from_hp_values(trial.hyperparameters.values))
+    except (ValueError, KeyError):
+        return ""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def trial_architecture(hypermodel, trial):
+    """The `Architecture` a trial evaluated (None if the hypermodel has no encoding)."""
+    encoding = getattr(hypermodel, "encoding", None)
+    return None if encoding is None else encoding.from_hp_values(trial.hyperparameters.values)
+
+
+__all__ = ["NASTuner", "TrialCrashedError", "trial_architecture"]
