@@ -1,0 +1,296 @@
+"""`SearchResult`: what `kerasnas.search` returns, and how a finished search is saved and reloaded.
+
+Example:
+
+>>> import kerasnas
+>>> result = kerasnas.search(x, y, max_trials=10)                  # doctest: +SKIP
+>>> result.predict(x[:5])                                          # labels, in y's own values
+>>> result.best_trials(3)                                          # the three best TrialRecords
+>>> result.export("exports")                                       # .keras, SavedModel, TFLite
+>>> result.report("report.html")                                   # leaderboard and plots
+>>> result.save("my_search")                                       # doctest: +SKIP
+>>> kerasnas.SearchResult.load("my_search").predict(x[:5])         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Metrics every trial records besides the model's own (see `kerasnas.tuner`).
+COST_KEYS = ("params", "flops", "fit_time", "epochs", "best_epoch", "budget_cut")
+
+_MODEL_FILE = "best_model.keras"
+_RESULT_FILE = "result.json"
+
+
+@dataclasses.dataclass
+class TrialRecord:
+    """One trial of the search.
+
+    Attributes:
+        trial_id: Keras Tuner's trial id (`"00"`, `"01"`, ...), in start order.
+        architecture: The architecture in its space's string form.
+        status: `"COMPLETED"`, `"FAILED"`, `"INVALID"` or `"RUNNING"`.
+        score: The objective's value at the trial's best epoch (None if it did not finish).
+        metrics: Every metric at the best epoch (`val_accuracy`, `loss`, ...)
+            plus `params`, `flops`, `fit_time` (seconds), `epochs` and `best_epoch`.
+    """
+
+    trial_id: str
+    architecture: str
+    status: str
+    score: float | None
+    metrics: dict
+
+    @property
+    def params(self) -> float | None:
+        return self.metrics.get("params")
+
+    @property
+    def flops(self) -> float | None:
+        return self.metrics.get("flops")
+
+    @property
+    def fit_time(self) -> float | None:
+        return self.metrics.get("fit_time")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class SearchResult:
+    """The outcome of a search: the refit best model and the record of every trial.
+
+    Attributes:
+        model: The best architecture's Keras model, refit on train + validation
+            data (or the search's own trained copy with `refit=False`). Its
+            preprocessing (normalisation) is built in: it takes raw features.
+        architecture: The best `Architecture`.
+        task: The `kerasnas.data.TaskSpec` the search inferred.
+        objective: `{"name": ..., "direction": "max" | "min"}`.
+        history: Every trial, in the order they ran (the search trajectory).
+        leaderboard: Every trial, best first (finished trials by score, then the rest).
+        refit_history: The refit's Keras `History.history` dict (per-epoch metrics).
+        stopped_by: `"max_trials"` or `"time_budget"`.
+        search_time: Wall-clock seconds of the search phase (without the refit).
+        directory: The Keras Tuner project folder of the search.
+    """
+
+    def __init__(self, *, model, architecture, task, objective, history, refit_history=None,
+                 stopped_by=None, search_time=None, directory=None):
+        self.model = model
+        self.architecture = architecture
+        self.task = task
+        self.objective = dict(objective)
+        self.history = list(history)
+        self.refit_history = dict(refit_history or {})
+        self.stopped_by = stopped_by
+        self.search_time = search_time
+        self.directory = None if directory is None else str(directory)
+
+    # ------------------------------------------------------------ records
+    @property
+    def leaderboard(self) -> list[TrialRecord]:
+        sign = 1.0 if self.objective.get("direction", "max") == "max" else -1.0
+
+        def key(record):
+            finished = record.status == "COMPLETED" and _finite(record.score)
+            return (0, -sign * record.score) if finished else (1, record.trial_id)
+
+        return sorted(self.history, key=key)
+
+    def best_trials(self, k: int = 5) -> list[TrialRecord]:
+        """The `k` best finished trials, best first (default k=5)."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive int, got {k!r}.")
+        return [r for r in self.leaderboard
+                if r.status == "COMPLETED" and _finite(r.score)][:k]
+
+    def summary(self, k: int = 5) -> str:
+        """A text table of the `k` best trials (default 5)."""
+        name = self.objective["name"]
+        lines = [f"{'rank':>4}  {'trial':>5}  {name:>14}  {'params':>9}  {'fit s':>6}  architecture"]
+        for rank, r in enumerate(self.best_trials(k), start=1):
+            params = r.params if _finite(r.params) else float("nan")
+            lines.append(f"{rank:>4}  {r.trial_id:>5}  {r.score:>14.4f}  {params:>9.0f}  "
+                         f"{r.fit_time or 0:>6.1f}  {r.architecture}")
+        return "\n".join(lines)
+
+    # --------------------------------------------------------- prediction
+    def predict_proba(self, x, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities, shape `(N, num_classes)` (classification only)."""
+        if self.task.problem != "classification":
+            raise ValueError("predict_proba is for classification; this search was a "
+                             "regression: use predict().")
+        return self.model.predict(as_model_input(x, self.task), batch_size=batch_size, verbose=0)
+
+    def predict(self, x, batch_size: int = 256) -> np.ndarray:
+        """Predicted labels in `y`'s own values (classification) or predicted targets (regression).
+
+        Args:
+            x: Examples in the same form as the training `x` (numpy array or
+                pandas DataFrame); images may omit a trailing channel axis of 1.
+            batch_size: Default 256.
+        """
+        outputs = self.model.predict(as_model_input(x, self.task), batch_size=batch_size,
+                                     verbose=0)
+        if self.task.problem == "classification":
+            from kerasnas.data import decode_labels
+
+            return decode_labels(np.argmax(outputs, axis=-1), self.task)
+        return outputs[:, 0] if outputs.shape[-1] == 1 else outputs
+
+    def evaluate(self, x, y) -> dict[str, float]:
+        """`{"accuracy": ...}` (classification) or `{"mse": ..., "mae": ...}` (regression)."""
+        prediction = self.predict(x)
+        y = np.asarray(y)
+        if len(y) != len(prediction):
+            raise ValueError(f"x has {len(prediction)} examples but y has {len(y)}.")
+        if self.task.problem == "classification":
+            if y.ndim == 2 and y.shape[1] == len(self.task.classes or ()) and y.shape[1] > 1:
+                y = np.asarray(self.task.classes)[np.argmax(y, axis=1)]  # one-hot labels
+            return {"accuracy": float(np.mean(prediction == y.reshape(prediction.shape)))}
+        error = np.asarray(prediction, dtype=np.float64) - y.reshape(np.shape(prediction))
+        return {"mse": float(np.mean(error ** 2)), "mae": float(np.mean(np.abs(error)))}
+
+    # ------------------------------------------------------------- outputs
+    def export(self, directory, *, formats=("keras", "savedmodel", "tflite"),
+               name="kerasnas_model", version=1) -> dict[str, str]:
+        """Exports the model for deployment; see `kerasnas.export.export_model`.
+
+        Args:
+            directory: Output folder (created if missing).
+            formats: Any of `"keras"`, `"savedmodel"` (TF Serving layout
+                `directory/name/version/`), `"tflite"` (float32). Default: all three.
+            name: Model name (default `"kerasnas_model"`).
+            version: TF Serving version (default 1).
+
+        Returns:
+            `{format: path}`.
+        """
+        from kerasnas.export import export_model
+
+        classes = self.task.classes if self.task.problem == "classification" else None
+        return export_model(self.model, directory, formats=formats, name=name, version=version,
+                            classes=classes)
+
+    def report(self, path) -> str:
+        """Writes an HTML page with the leaderboard and plots; returns its path."""
+        from kerasnas.report import write_report
+
+        return write_report(self, path)
+
+    # --------------------------------------------------------- persistence
+    def save(self, directory) -> str:
+        """Saves the model and the search record to `directory` (reload with `load`)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save(directory / _MODEL_FILE)
+        data = {
+            "architecture": None if self.architecture is None else self.architecture.to_json(),
+            "task": _task_to_dict(self.task),
+            "objective": self.objective,
+            "history": [r.to_dict() for r in self.history],
+            "refit_history": self.refit_history,
+            "stopped_by": self.stopped_by,
+            "search_time": self.search_time,
+            "directory": self.directory,
+        }
+        (directory / _RESULT_FILE).write_text(json.dumps(_jsonable(data), indent=1))
+        return str(directory)
+
+    @classmethod
+    def load(cls, directory) -> "SearchResult":
+        """Reloads a `SearchResult` written by `save` (or by `kerasnas.search`)."""
+        directory = Path(directory)
+        if not (directory / _RESULT_FILE).exists():
+            raise FileNotFoundError(
+                f"No saved search result in {directory} (expected {_RESULT_FILE} and "
+                f"{_MODEL_FILE}); pass the folder that kerasnas.search() or `kerasnas search` "
+                "printed as 'result saved to'.")
+        import keras
+
+        from kerasnas.spaces.architecture import Architecture
+
+        data = json.loads((directory / _RESULT_FILE).read_text())
+        model = keras.saving.load_model(directory / _MODEL_FILE)
+        arch = data["architecture"]
+        return cls(model=model, architecture=None if arch is None else Architecture.from_json(arch),
+                   task=_task_from_dict(data["task"]), objective=data["objective"],
+                   history=[TrialRecord(**r) for r in data["history"]],
+                   refit_history=data["refit_history"], stopped_by=data["stopped_by"],
+                   search_time=data["search_time"], directory=data["directory"])
+
+    def __repr__(self):
+        best = self.best_trials(1)
+        score = f"{best[0].score:.4f}" if best else "n/a"
+        return (f"SearchResult({len(self.history)} trials, best {self.objective['name']}="
+                f"{score}, architecture={str(self.architecture)!r})")
+
+
+def as_model_input(x, task) -> np.ndarray:
+    """`x` as a float32 array of shape `(N,) + task.input_shape`.
+
+    Accepts a numpy array (a missing trailing channel axis of size 1 is added)
+    or a pandas DataFrame (its `task.feature_names` columns are used).
+    """
+    if hasattr(x, "to_numpy") and hasattr(x, "columns"):
+        names = list(task.feature_names or x.columns)
+        missing = [n for n in names if n not in x.columns]
+        if missing:
+            raise ValueError(f"x lacks the column(s) {missing} the model was trained on.")
+        x = x[names].to_numpy()
+    try:
+        array = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"x must be numeric (a numpy array or DataFrame of numbers): {err}") from None
+    shape = tuple(task.input_shape)
+    if array.shape[1:] == shape:
+        return array
+    if array.shape[1:] + (1,) == shape:
+        return array[..., None]
+    if array.ndim >= 1 and math.prod(array.shape[1:]) == math.prod(shape) and len(shape) > 1:
+        return array.reshape((len(array),) + shape)
+    raise ValueError(f"x has per-example shape {array.shape[1:]}, but the model takes {shape}; "
+                     "pass examples shaped like the training data.")
+
+
+def _finite(value) -> bool:
+    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _jsonable(value: Any):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _task_to_dict(task) -> dict:
+    data = dataclasses.asdict(task)
+    data["classes_dtype"] = None if task.classes is None else np.asarray(task.classes).dtype.str
+    return _jsonable(data)
+
+
+def _task_from_dict(data) -> Any:
+    from kerasnas.data import TaskSpec
+
+    data = dict(data)
+    dtype = data.pop("classes_dtype", None)
+    if data.get("classes") is not None:
+        data["classes"] = tuple(np.asarray(data["classes"], dtype=dtype).tolist())
+    for key in ("input_shape", "feature_names"):
+        if data.get(key) is not None:
+            data[key] = tuple(data[key])
+    return TaskSpec(**data)
