@@ -1,0 +1,426 @@
+"""`kerasnas.search(x, y)`: validate, infer the task, search within a budget, refit the winner.
+
+Example:
+
+>>> import kerasnas
+>>> from sklearn.datasets import load_digits
+>>> x, y = load_digits(return_X_y=True)
+>>> result = kerasnas.search(x.reshape(-1, 8, 8), y, max_trials=10, seed=1)   # doctest: +SKIP
+>>> result.model.summary()                                                    # doctest: +SKIP
+>>> result.predict(x[:3].reshape(-1, 8, 8))                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import numbers
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: Strategy names accepted by `search(strategy=...)`: name -> (class in kerasnas.oracles, kwargs).
+STRATEGIES = {
+    "random": ("RandomSearch", {}),
+    "evolution": ("RegularizedEvolution", {}),
+    "bayesian": ("BayesianOptimization", {}),
+    "reinforce": ("ReinforceController", {}),
+    "ppo": ("ReinforceController", {"ppo": True}),
+}
+
+#: Space names accepted by `search(space=...)`: name -> class in kerasnas.spaces.
+SPACES = {"macro": "MacroSpace", "cell": "CellSpace", "nb201": "NB201Space", "dense": "DenseSpace"}
+
+#: Where searches live when `directory` is None: `DEFAULT_ROOT/<space>-<strategy>-<fingerprint>`.
+DEFAULT_ROOT = "kerasnas_runs"
+
+_META_FILE = "kerasnas_search.json"
+_RESULT_DIR = "result"
+
+
+def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="auto",
+           space="auto", max_trials=20, time_budget=None, epochs=10, objective="auto",
+           directory=None, overwrite=False, seed=None, verbose=1, batch_size=32,
+           early_stopping=3, train_fraction=1.0, refit=True, refit_epochs="auto",
+           learning_rate=1e-3, strategy_args=None, **space_args):
+    """Searches for a neural architecture for `(x, y)` and returns the refit winner.
+
+    Every argument is checked, and the data validated, before any training.
+
+    Args:
+        x: Examples: a numpy array (images `(N, H, W[, C])`, sequences
+            `(N, L[, C])` or tabular `(N, D)`), a pandas DataFrame, a
+            `tf.data.Dataset` of `(x, y)` pairs, or `"tfds:NAME"` (then `y`
+            is None). See `kerasnas.data.prepare_data`.
+        y: Targets: class labels of any type (classification) or floats
+            (regression); one-hot labels are accepted. Default None.
+        validation_data: `(x_val, y_val)`, or None (default) to split
+            `validation_split` of `x` off (stratified for classification).
+        validation_split: Share held out for validation when
+            `validation_data` is None (default 0.2).
+        strategy: `"auto"` (default: regularized evolution, or random search
+            where it is unavailable), `"random"`, `"evolution"`,
+            `"bayesian"`, `"reinforce"`, `"ppo"`, or a `keras_tuner.Oracle`
+            instance (used as given; its objective is set if it has none).
+        space: `"auto"` (default: a small `CellSpace` for images and
+            sequences, a `DenseSpace` for tabular data), `"macro"`,
+            `"cell"`, `"nb201"`, `"dense"`, a space class, or a space instance
+            (used as given: it should carry its own preprocessing).
+        max_trials: Most architectures to train (default 20; None: only the
+            time budget limits the search).
+        time_budget: Wall-clock seconds for the search, or None for no limit
+            (default None). No trial starts after it; a trial still training
+            stops at the end of its batch. The refit comes on top.
+        epochs: Training epochs per trial (default 10), with early stopping.
+        objective: `"auto"` (default: `"val_accuracy"` to maximise for
+            classification, `"val_loss"` to minimise for regression), a metric
+            name (`"val_loss"`, `"val_accuracy"`, `"val_mae"`, `"params"`,
+            `"flops"`, ...), or a `keras_tuner.Objective` (or a list of them).
+        directory: The search's folder, or None (default) for
+            `./kerasnas_runs/<space>-<strategy>-<fingerprint>`, where the
+            fingerprint covers the data, the settings and `seed`. Trials,
+            oracle state and the final result (`<directory>/result`) live here.
+        overwrite: Start afresh even if `directory` holds a search (default
+            False: resume it, running only the trials still missing).
+        seed: Seeds the split, the strategy and Keras's initialisers
+            (`keras.utils.set_random_seed`) for reproducible runs (default None).
+        verbose: 0 silent, 1 one line per trial and a progress bar, 2 also
+            Keras's per-epoch lines (default 1).
+        batch_size: Training batch size (default 32).
+        early_stopping: Patience in epochs of early stopping on the objective,
+            or None (default 3).
+        train_fraction: Share of the training data each trial trains on
+            (default 1.0); the refit always uses all of it.
+        refit: Retrain the best architecture from scratch on training +
+            validation data (default True); False keeps the search's trained copy.
+        refit_epochs: Epochs of the refit: `"auto"` (default: the epoch at
+            which the best trial peaked, plus one) or an int.
+        learning_rate: Adam learning rate of every model (default 1e-3).
+        strategy_args: Extra keyword arguments for the strategy's constructor,
+            e.g. `{"population_size": 10}` (default None).
+        **space_args: Extra keyword arguments for the space's constructor,
+            e.g. `num_cells=2, channels=8` for `space="cell"`.
+
+    Returns:
+        A `kerasnas.SearchResult`; it is also saved to `<directory>/result`.
+
+    Raises:
+        ValueError, TypeError: on bad data or arguments, before any training.
+        RuntimeError: if no trial finished within the budget.
+    """
+    started = time.monotonic()
+    _check_int(max_trials, "max_trials", allow_none=True)
+    if time_budget is not None and (isinstance(time_budget, bool)
+                                    or not isinstance(time_budget, numbers.Real)
+                                    or not time_budget > 0):
+        raise ValueError(f"time_budget must be a number of seconds > 0, or None; got "
+                         f"{time_budget!r}.")
+    if max_trials is None and time_budget is None:
+        raise ValueError("Give a budget: max_trials, time_budget, or both (both are None).")
+    _check_int(epochs, "epochs")
+    _check_int(batch_size, "batch_size")
+    _check_int(early_stopping, "early_stopping", allow_none=True)
+    if refit_epochs != "auto":
+        _check_int(refit_epochs, "refit_epochs")
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}.")
+    if seed is not None:
+        _check_int(seed, "seed", minimum=0)
+    if isinstance(train_fraction, bool) or not isinstance(train_fraction, numbers.Real) \
+            or not 0 < train_fraction <= 1:
+        raise ValueError(f"train_fraction must be in (0, 1]; got {train_fraction!r}.")
+    if strategy_args is not None and not isinstance(strategy_args, dict):
+        raise TypeError(f"strategy_args must be a dict of keyword arguments; got {strategy_args!r}.")
+    _check_strategy(strategy)
+    space_class = _check_space(space, space_args)
+
+    from kerasnas.data import normalization_layers, prepare_data
+
+    data = prepare_data(x, y, validation_data=validation_data,
+                        validation_split=validation_split, seed=seed)
+    task = data.task
+    objective = _resolve_objective(objective, task)
+
+    import keras
+
+    from kerasnas.tuner import NASTuner
+
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    hypermodel = _make_space(space, space_class, task, space_args, learning_rate,
+                             lambda: normalization_layers(data))
+    oracle, strategy_name = _make_strategy(strategy, objective, max_trials, seed,
+                                           strategy_args or {})
+    settings = {
+        "space": {"class": type(hypermodel).__name__,
+                  "encoding": hypermodel.encoding.to_spec()
+                  if hasattr(hypermodel, "encoding") else None},
+        "strategy": strategy_name, "objective": _objective_text(oracle.objective),
+        "task": {"kind": task.kind, "problem": task.problem,
+                 "input_shape": list(task.input_shape), "num_classes": task.num_classes},
+        "epochs": int(epochs), "batch_size": int(batch_size), "seed": seed,
+        "train_fraction": float(train_fraction),
+    }
+    if directory is None:
+        fingerprint = _fingerprint(settings, data)
+        directory = Path(DEFAULT_ROOT) / f"{hypermodel.encoding.name}-{strategy_name}-{fingerprint}"
+    directory = Path(directory)
+    _check_or_write_meta(directory, settings, overwrite)
+
+    tuner = NASTuner(oracle, hypermodel, epochs=epochs, batch_size=batch_size,
+                     time_budget=time_budget, train_fraction=train_fraction,
+                     early_stopping=early_stopping, verbose=verbose,
+                     directory=str(directory.parent), project_name=directory.name,
+                     overwrite=False)
+    # The tuner clears `directory` on overwrite; we already did and rewrote our metadata.
+    search_start = time.monotonic()
+    tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val))
+    search_time = time.monotonic() - search_start
+
+    from kerasnas.result import SearchResult
+
+    history = [_record(tuner, oracle.trials[tid]) for tid in oracle.start_order
+               if tid in oracle.trials]
+    best = oracle.get_best_trials(1)
+    if not best or best[0].score is None or not np.isfinite(best[0].score):
+        raise RuntimeError(
+            f"No trial finished within the budget (max_trials={max_trials}, time_budget="
+            f"{time_budget}); raise time_budget or lower epochs. Trials so far are kept in "
+            f"{directory} and resume with the same call.")
+    best_trial = best[0]
+    from kerasnas.tuner import trial_architecture
+
+    architecture = trial_architecture(hypermodel, best_trial)
+    if refit:
+        epochs_refit = (int(best_trial.metrics.get_last_value("best_epoch")) + 1
+                        if refit_epochs == "auto" else int(refit_epochs))
+        if verbose:
+            print(f"Refitting the best architecture on training + validation data for "
+                  f"{epochs_refit} epoch(s)...", flush=True)
+        keras.backend.clear_session()
+        model = hypermodel.build(best_trial.hyperparameters)
+        x_all = np.concatenate([data.x_train, data.x_val])
+        y_all = np.concatenate([data.y_train, data.y_val])
+        fit = model.fit(x_all, y_all, epochs=epochs_refit, batch_size=int(batch_size),
+                        verbose=2 if verbose >= 2 else 0)
+        refit_history = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
+    else:
+        model = tuner.load_model(best_trial)
+        refit_history = {}
+
+    result = SearchResult(model=model, architecture=architecture, task=task,
+                          objective={"name": oracle.objective.name,
+                                     "direction": oracle.objective.direction},
+                          history=history, refit_history=refit_history,
+                          stopped_by=tuner.stopped_by, search_time=search_time,
+                          directory=str(directory))
+    saved = result.save(directory / _RESULT_DIR)
+    if verbose:
+        print(f"Best {oracle.objective.name}: {best_trial.score:.4f} "
+              f"({best_trial.metrics.get_last_value('params'):,.0f} params), "
+              f"architecture: {architecture}", flush=True)
+        print(f"Done in {time.monotonic() - started:.0f} s; result saved to {saved}", flush=True)
+    return result
+
+
+# --------------------------------------------------------------------------- checks
+def _check_int(value, name, *, minimum=1, allow_none=False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}"
+                         f"{' or None' if allow_none else ''}; got {value!r}.")
+
+
+def _check_strategy(strategy):
+    import keras_tuner
+
+    if isinstance(strategy, keras_tuner.Oracle):
+        return
+    if not isinstance(strategy, str) or (strategy != "auto" and strategy not in STRATEGIES):
+        raise ValueError(f"Unknown strategy {strategy!r}; choose 'auto', one of "
+                         f"{sorted(STRATEGIES)}, or pass a keras_tuner.Oracle instance.")
+
+
+def _check_space(space, space_args):
+    """Returns the space class (None for an instance), checking `space_args` against it."""
+    if isinstance(space, str):
+        if space != "auto" and space not in SPACES:
+            raise ValueError(f"Unknown space {space!r}; choose 'auto', one of {sorted(SPACES)}, "
+                             "or pass a space class or instance from kerasnas.spaces.")
+        if space == "auto":
+            return None
+        import kerasnas.spaces
+
+        cls = getattr(kerasnas.spaces, SPACES[space])
+    elif inspect.isclass(space):
+        cls = space
+    else:
+        import keras_tuner
+
+        if not isinstance(space, keras_tuner.HyperModel):
+            raise TypeError(f"space must be a name, a space class or a keras_tuner.HyperModel "
+                            f"instance; got {space!r}.")
+        if space_args:
+            raise TypeError(f"Unknown search() argument(s) {sorted(space_args)}: space "
+                            "arguments go to the space's constructor, but an already built "
+                            "space instance was given.")
+        return None
+    _check_space_args(cls, space_args)
+    return cls
+
+
+def _check_space_args(cls, space_args):
+    if not space_args:
+        return
+    reserved = {"input_shape", "num_classes", "output_dim", "preprocessing", "learning_rate"}
+    clash = sorted(reserved & set(space_args))
+    if clash:
+        raise TypeError(f"search() sets {clash} itself from the data; do not pass them.")
+    encoding_cls = getattr(cls, "encoding_class", None)
+    accepted = set()
+    for target in (cls.__init__, getattr(cls, "make_encoding", None),
+                   getattr(encoding_cls, "__init__", None)):
+        if target is not None:
+            params = inspect.signature(target).parameters.values()
+            accepted |= {p.name for p in params if p.kind in (p.KEYWORD_ONLY,
+                                                             p.POSITIONAL_OR_KEYWORD)}
+    accepted -= {"self"}
+    unknown = sorted(set(space_args) - accepted)
+    if unknown:
+        raise TypeError(f"Unknown search() argument(s) {unknown}. search() passes extra keyword "
+                        f"arguments to {cls.__name__}, which accepts {sorted(accepted - reserved)}.")
+
+
+def _resolve_objective(objective, task):
+    import keras_tuner
+
+    if objective == "auto":
+        if task.problem == "classification":
+            return keras_tuner.Objective("val_accuracy", "max")
+        return keras_tuner.Objective("val_loss", "min")
+    known = {"loss", "val_loss", "params", "flops"}
+    known |= ({"accuracy", "val_accuracy"} if task.problem == "classification"
+              else {"mae", "val_mae"})
+    directions = {"params": "min", "flops": "min"}
+    items = objective if isinstance(objective, (list, tuple)) else [objective]
+    resolved = []
+    for item in items:
+        if isinstance(item, keras_tuner.Objective):
+            resolved.append(item)
+        elif isinstance(item, str):
+            if item not in known:
+                raise ValueError(f"Unknown objective {item!r} for a {task.problem} task; choose "
+                                 f"'auto' or one of {sorted(known)}, or pass a "
+                                 "keras_tuner.Objective.")
+            direction = directions.get(item) or ("max" if "accuracy" in item else "min")
+            resolved.append(keras_tuner.Objective(item, direction))
+        else:
+            raise TypeError(f"objective must be 'auto', a metric name or a "
+                            f"keras_tuner.Objective; got {item!r}.")
+    return resolved[0] if len(resolved) == 1 else resolved
+
+
+def _objective_text(objective):
+    return str(objective)
+
+
+# -------------------------------------------------------------------- construction
+def _auto_space(task):
+    """`(class name, space_args)` of the space `space="auto"` picks for `task`."""
+    if task.kind == "tabular":
+        return "DenseSpace", {}
+    return "CellSpace", {"num_cells": 3, "num_blocks": 2, "channels": 16}
+
+
+def _make_space(space, space_class, task, space_args, learning_rate, preprocessing):
+    import keras_tuner
+
+    if isinstance(space, keras_tuner.HyperModel):
+        return space
+    args = {}
+    if space == "auto":
+        import kerasnas.spaces
+
+        name, args = _auto_space(task)
+        space_class = getattr(kerasnas.spaces, name)
+    args.update(space_args)
+    problem_args = ({"num_classes": task.num_classes} if task.problem == "classification"
+                    else {"output_dim": int(task.output_dim or 1)})
+    return space_class(tuple(task.input_shape), learning_rate=learning_rate,
+                       preprocessing=preprocessing(), **problem_args, **args)
+
+
+def _make_strategy(strategy, objective, max_trials, seed, strategy_args):
+    import keras_tuner
+
+    import kerasnas.oracles
+
+    if isinstance(strategy, keras_tuner.Oracle):
+        if getattr(strategy.objective, "name", None) == "default_objective":
+            strategy.objective = keras_tuner.engine.objective.create_objective(objective)
+        return strategy, type(strategy).__name__.lower()
+    name = strategy
+    if name == "auto":
+        name = "evolution" if hasattr(kerasnas.oracles, "RegularizedEvolution") else "random"
+    class_name, extra = STRATEGIES[name]
+    cls = getattr(kerasnas.oracles, class_name, None)
+    if cls is None:
+        raise ValueError(f"Strategy {name!r} ({class_name}) is not available in this kerasnas "
+                         f"installation; choose one of "
+                         f"{sorted(k for k, (c, _) in STRATEGIES.items() if hasattr(kerasnas.oracles, c))}.")
+    kwargs = {**extra, **strategy_args}
+    try:
+        oracle = cls(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"Bad strategy_args for {class_name}: {err}") from None
+    return oracle, name
+
+
+# ---------------------------------------------------------------------- directory
+def _fingerprint(settings, data):
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for array in (data.x_train, data.y_train, data.x_val, data.y_val):
+        array = np.ascontiguousarray(array)
+        digest.update(str(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:10]
+
+
+def _check_or_write_meta(directory: Path, settings: dict, overwrite: bool):
+    import shutil
+
+    meta = directory / _META_FILE
+    if overwrite and directory.exists():
+        shutil.rmtree(directory)
+    if meta.exists():
+        saved = json.loads(meta.read_text())
+        differs = sorted(k for k in ("space", "strategy", "objective", "task")
+                         if saved.get(k) != json.loads(json.dumps(settings[k], default=str)))
+        if differs:
+            raise ValueError(f"{directory} holds a different search (its {', '.join(differs)} "
+                             "differ from this call's), so it cannot be resumed. Pass "
+                             "overwrite=True to replace it, or choose another directory.")
+        return
+    if directory.exists() and any(directory.iterdir()):
+        raise ValueError(f"{directory} is not empty and holds no kerasnas search; choose "
+                         "another directory or pass overwrite=True to clear it.")
+    directory.mkdir(parents=True, exist_ok=True)
+    meta.write_text(json.dumps(settings, indent=1, sort_keys=True, default=str))
+
+
+def _record(tuner, trial):
+    from kerasnas.result import TrialRecord
+    from kerasnas.tuner import trial_architecture
+
+    metrics = {name: float(trial.metrics.get_last_value(name))
+               for name in trial.metrics.metrics}
+    try:
+        arch = str(trial_architecture(tuner.hypermodel, trial))
+    except (ValueError, KeyError):
+        arch = "?"
+    score = None if trial.score is None else float(trial.score)
+    return TrialRecord(trial_id=trial.trial_id, architecture=arch, status=str(trial.status),
+                       score=score, metrics=metrics)
