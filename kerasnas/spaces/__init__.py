@@ -1,0 +1,59 @@
+"""Search spaces: Keras Tuner `HyperModel`s over the shared `Architecture` encoding.
+
+* `MacroSpace`: a chain of conv / separable / dilated / pooling layers with skips.
+* `CellSpace`: DARTS / NASNet cells stacked into a network (1D or 2D).
+* `NB201Space`: the NAS-Bench-201 network and its 15,625 cells.
+* `DenseSpace`: MLPs for tabular data.
+
+Names load lazily, so `import kerasnas.spaces.architecture` (or
+`.encodings`) stays free of Keras and TensorFlow; the spaces themselves import
+Keras when first used.
+
+Example:
+
+>>> import numpy as np
+>>> from kerasnas.spaces import CellSpace
+>>> space = CellSpace((8, 8, 1), num_classes=10, channels=4, num_cells=3)
+>>> model = space.build_architecture(space.sample(np.random.default_rng(0)))
+"""
+
+import importlib
+
+_LAZY = {
+    "Architecture": "kerasnas.spaces.architecture",
+    "Decision": "kerasnas.spaces.architecture",
+    "Encoding": "kerasnas.spaces.architecture",
+    "MacroEncoding": "kerasnas.spaces.encodings",
+    "CellEncoding": "kerasnas.spaces.encodings",
+    "NB201Encoding": "kerasnas.spaces.encodings",
+    "DenseEncoding": "kerasnas.spaces.encodings",
+    "DARTS_OPS": "kerasnas.spaces.encodings",
+    "NB201_OPS": "kerasnas.spaces.encodings",
+    "MACRO_OPS": "kerasnas.spaces.encodings",
+    "NASHyperModel": "kerasnas.spaces.base",
+    "MacroSpace": "kerasnas.spaces.macro",
+    "CellSpace": "kerasnas.spaces.cell",
+    "NB201Space": "kerasnas.spaces.nb201",
+    "DenseSpace": "kerasnas.spaces.dense",
+    "count_flops": "kerasnas.spaces.cost",
+    "count_params": "kerasnas.spaces.cost",
+    "OPS": "kerasnas.spaces.ops",
+    "apply_op": "kerasnas.spaces.ops",
+    "register_op": "kerasnas.spaces.ops",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'kerasnas.spaces' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
