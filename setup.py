@@ -24,7 +24,9 @@ setup(
     ],
     extras_require={
         "pandas": ["pandas"],
-        "tfds": ["tensorflow-datasets"],
+        # tensorflow-datasets 4.9 imports importlib_resources when downloading but does not
+        # declare it.
+        "tfds": ["tensorflow-datasets", "importlib_resources"],
         "test": ["pytest>=7", "pytest-timeout", "pandas", "grpcio", "ruff"],
     },
     entry_points={"console_scripts": ["kerasnas=kerasnas.cli:main"]},
