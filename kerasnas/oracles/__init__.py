@@ -1,7 +1,8 @@
 """Search strategies as `keras_tuner.Oracle`s over the shared `Architecture` encoding."""
 
 from kerasnas.oracles.base import ArchitectureOracle
+from kerasnas.oracles.bayesian import BayesianOptimization
 from kerasnas.oracles.evolution import RegularizedEvolution
 from kerasnas.oracles.random_search import RandomSearch
 
-__all__ = ["RegularizedEvolution", "ArchitectureOracle", "RandomSearch"]
+__all__ = ["BayesianOptimization", "RegularizedEvolution", "ArchitectureOracle", "RandomSearch"]
