@@ -62,10 +62,6 @@ def _make(name, seed, **extra):
     return cls(objective="accuracy", max_trials=TRIALS, seed=seed, **kwargs, **extra)
 
 
-class _Interrupted(Exception):
-    """Stands for a crash or Ctrl-C: not an `Exception` Keras Tuner swallows."""
-
-
 class _CrashingTuner(NB201LookupTuner):
     def __init__(self, *args, crash_at, **kwargs):
         self.crash_at = crash_at
