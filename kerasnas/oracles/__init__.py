@@ -2,7 +2,8 @@
 
 from kerasnas.oracles.base import ArchitectureOracle
 from kerasnas.oracles.bayesian import BayesianOptimization
+from kerasnas.oracles.controller import ReinforceController
 from kerasnas.oracles.evolution import RegularizedEvolution
 from kerasnas.oracles.random_search import RandomSearch
 
-__all__ = ["BayesianOptimization", "RegularizedEvolution", "ArchitectureOracle", "RandomSearch"]
+__all__ = ["BayesianOptimization", "RegularizedEvolution", "ReinforceController", "ArchitectureOracle", "RandomSearch"]
