@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from kerasnas.oracles.base import ArchitectureOracle
 from kerasnas.oracles.surrogates import (
     CategoricalGP,
+    cardinalities,
     decision_indices,
     expected_improvement,
     rank_transform,
@@ -119,7 +120,7 @@ class BayesianOptimization(ArchitectureOracle):
             raise ValueError("fit_surrogate needs at least one finished trial.")
         x = self._featurize(dict.fromkeys(self._fitness))
         y = rank_transform(np.fromiter(self._fitness.values(), dtype=np.float64))
-        gp = CategoricalGP(len(self.encoding.decisions), params=self._gp_params)
+        gp = CategoricalGP(cardinalities(self.encoding), params=self._gp_params)
         optimize = (self._gp_params is None
                     or len(self._fitness) - self._fitted_at >= self.refit_every)
         gp.fit(x, y, optimize=optimize)
