@@ -37,8 +37,10 @@ Usage:
     .venv/bin/python benchmarks/nb201_strategies.py --seeds 100 --jobs 2
 
 Prints a Markdown table; `--raw PATH` also writes every run (accuracies and
-timings per trial) as JSON, and `--reuse` takes the runs of strategies already
-in that file instead of running them again.
+timings per trial) as JSON; `--reuse` takes the runs of strategies already in
+that file instead of running them again, and `--include PATH...` adds the runs
+of other invocations' raw files (e.g. Keras Tuner's Bayesian optimisation run
+on its own).
 """
 
 from __future__ import annotations
@@ -218,6 +220,9 @@ def parse_args(argv=None):
     parser.add_argument("--raw", type=Path, help="write every run as JSON here")
     parser.add_argument("--reuse", action="store_true",
                         help="take runs of strategies already in --raw instead of rerunning")
+    parser.add_argument("--include", type=Path, nargs="+", default=[],
+                        help="raw files of earlier invocations whose runs join the table "
+                             "(their strategies are not rerun)")
     parser.add_argument("--no-prefix-check", action="store_true",
                         help="skip the check that smaller budgets equal prefixes")
     args = parser.parse_args(argv)
@@ -235,10 +240,9 @@ def main(argv=None):
     budgets = sorted(set(args.budgets))
     top = max(budgets)
     names = available(args.oracles)
-    previous = []
-    if args.reuse and args.raw.exists():
-        previous = [r for r in json.loads(args.raw.read_text())["runs"]
-                    if r["name"] in names]
+    sources = list(args.include) + ([args.raw] if args.reuse and args.raw.exists() else [])
+    previous = [r for path in sources for r in json.loads(path.read_text())["runs"]
+                if r["name"] in names]
     done = {r["name"] for r in previous}
 
     tasks = []
@@ -255,6 +259,9 @@ def main(argv=None):
     slow_first = {"kt_bayesian": 0, "bayesian": 1, "ppo": 2, "reinforce": 3}
     tasks.sort(key=lambda t: (t[3], slow_first.get(t[0], 9), t[1]))
 
+    # One BLAS thread per worker: `--jobs` processes share the cores.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     start = time.time()
     runs, prefix_runs = list(previous), []
     context = multiprocessing.get_context("spawn")
