@@ -246,7 +246,7 @@ class ControllerNetwork:
 
 
 def _encode(variable) -> list:
-    array = np.ascontiguousarray(variable.numpy())
+    array = np.asarray(variable.numpy())  # tobytes() writes C order
     return [array.dtype.str, list(array.shape), base64.b64encode(array.tobytes()).decode("ascii")]
 
 
