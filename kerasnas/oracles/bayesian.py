@@ -26,7 +26,6 @@ resumed search makes exactly the proposals an uninterrupted one would.
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from kerasnas.oracles.base import ArchitectureOracle
 from kerasnas.oracles.surrogates import (
@@ -100,12 +99,11 @@ class BayesianOptimization(ArchitectureOracle):
     def propose(self):
         if len(self._fitness) < self.num_initial_points:
             return self._sample_unknown()
-        with threadpool_limits(limits=1, user_api="blas"):  # tiny matrices: threads only hurt
-            gp, best = self.fit_surrogate()
-            pool = self._candidates()
-            if not pool:
-                return self._sample_unknown()
-            mean, var = gp.predict(self._featurize(pool))
+        gp, best = self.fit_surrogate()
+        pool = self._candidates()
+        if not pool:
+            return self._sample_unknown()
+        mean, var = gp.predict(self._featurize(pool))
         scores = expected_improvement(mean, var, best, self.xi)
         return list(pool.values())[int(np.argmax(scores))]
 

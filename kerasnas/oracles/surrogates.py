@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -37,8 +38,20 @@ import scipy.linalg.lapack
 import scipy.optimize
 import scipy.special
 import scipy.stats
+from threadpoolctl import threadpool_limits
 
 from kerasnas.spaces.architecture import Architecture, Encoding
+
+
+def _single_threaded(method):
+    """Runs `method` with one BLAS thread: for matrices of a few hundred rows, thread
+    start-up and contention (worst on a shared machine) cost far more than they save."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return method(*args, **kwargs)
+    return wrapper
+
 
 # Bounds of the log-hyperparameters, for standardised targets.
 _LOG_S2 = (-3.0, 3.0)
@@ -151,6 +164,7 @@ class CategoricalGP:
         return np.exp(np.minimum(matches - theta.sum(), 0.0))
 
     # ---------------------------------------------------------------- fit
+    @_single_threaded
     def fit(self, x: np.ndarray, y: np.ndarray, optimize: bool = True,
             max_iter: int = 60) -> "CategoricalGP":
         """Conditions on `(x, y)`; with `optimize`, first fits the hyperparameters.
@@ -226,6 +240,7 @@ class CategoricalGP:
         return nll, grad
 
     # ------------------------------------------------------------ predict
+    @_single_threaded
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance (of the latent function) at the rows of `x`."""
         if self._train is None:
