@@ -124,6 +124,7 @@ class ReinforceController(ArchitectureOracle):
         self._update_due = False
         self._observed: set[str] = set()  # str(arch) of every architecture observed
         self.updates = 0  # gradient steps taken
+        self._saved_network = None  # (updates, encoded weights) of the last save
 
     # ------------------------------------------------------------ network
     @property
@@ -224,7 +225,11 @@ class ReinforceController(ArchitectureOracle):
     # -------------------------------------------------------------- state
     def get_algorithm_state(self):
         if self._network is not None:
-            network = self._network.get_state()
+            # Keras Tuner saves the oracle several times per trial; the weights only change
+            # on updates, so they are encoded once per update.
+            if self._saved_network is None or self._saved_network[0] != self.updates:
+                self._saved_network = (self.updates, self._network.get_state())
+            network = self._saved_network[1]
         else:
             network = self._pending_network_state
         return {"network": network, "baseline": self._baseline, "deviation": self._deviation,
@@ -240,6 +245,7 @@ class ReinforceController(ArchitectureOracle):
         self._update_due = bool(state["update_due"])
         self._observed = set(state["observed"])
         self.updates = int(state["updates"])
+        self._saved_network = None
         if state["network"] is None:
             self._network, self._pending_network_state = None, None
         elif self._network is not None and self._space is not None:
