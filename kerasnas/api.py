@@ -44,7 +44,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            space="auto", max_trials=20, time_budget=None, epochs=10, objective="auto",
            directory=None, overwrite=False, seed=None, verbose=1, batch_size=32,
            early_stopping=3, train_fraction=1.0, refit=True, refit_epochs="auto",
-           learning_rate=1e-3, strategy_args=None, **space_args):
+           learning_rate=1e-3, kind=None, problem=None, strategy_args=None, **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
     Every argument is checked, and the data validated, before any training.
@@ -98,6 +98,10 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         refit_epochs: Epochs of the refit: `"auto"` (default: the epoch at
             which the best trial peaked, plus one) or an int.
         learning_rate: Adam learning rate of every model (default 1e-3).
+        kind: Override the inferred input kind, `"image"`, `"sequence"` or
+            `"tabular"` (default None: inferred; see `kerasnas.data`).
+        problem: Override the inferred problem, `"classification"` or
+            `"regression"` (default None: inferred, e.g. float labels mean regression).
         strategy_args: Extra keyword arguments for the strategy's constructor,
             e.g. `{"population_size": 10}` (default None).
         **space_args: Extra keyword arguments for the space's constructor,
@@ -110,15 +114,10 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         ValueError, TypeError: on bad data or arguments, before any training.
         RuntimeError: if no trial finished within the budget.
     """
+    from kerasnas.validation import validate_budget
+
     started = time.monotonic()
-    _check_int(max_trials, "max_trials", allow_none=True)
-    if time_budget is not None and (isinstance(time_budget, bool)
-                                    or not isinstance(time_budget, numbers.Real)
-                                    or not time_budget > 0):
-        raise ValueError(f"time_budget must be a number of seconds > 0, or None; got "
-                         f"{time_budget!r}.")
-    if max_trials is None and time_budget is None:
-        raise ValueError("Give a budget: max_trials, time_budget, or both (both are None).")
+    max_trials, time_budget, epochs = validate_budget(max_trials, time_budget, epochs)
     _check_int(epochs, "epochs")
     _check_int(batch_size, "batch_size")
     _check_int(early_stopping, "early_stopping", allow_none=True)
@@ -133,13 +132,13 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         raise ValueError(f"train_fraction must be in (0, 1]; got {train_fraction!r}.")
     if strategy_args is not None and not isinstance(strategy_args, dict):
         raise TypeError(f"strategy_args must be a dict of keyword arguments; got {strategy_args!r}.")
-    _check_strategy(strategy)
-    space_class = _check_space(space, space_args)
+    strategy = _check_strategy(strategy)
+    space, space_class = _check_space(space, space_args)
 
     from kerasnas.data import normalization_layers, prepare_data
 
     data = prepare_data(x, y, validation_data=validation_data,
-                        validation_split=validation_split, seed=seed)
+                        validation_split=validation_split, seed=seed, kind=kind, problem=problem)
     task = data.task
     objective = _resolve_objective(objective, task)
 
@@ -235,41 +234,49 @@ def _check_int(value, name, *, minimum=1, allow_none=False):
 
 
 def _check_strategy(strategy):
+    """The strategy's canonical name, or the oracle instance itself."""
     import keras_tuner
 
+    from kerasnas.validation import validate_choice
+
     if isinstance(strategy, keras_tuner.Oracle):
-        return
-    if not isinstance(strategy, str) or (strategy != "auto" and strategy not in STRATEGIES):
-        raise ValueError(f"Unknown strategy {strategy!r}; choose 'auto', one of "
-                         f"{sorted(STRATEGIES)}, or pass a keras_tuner.Oracle instance.")
+        return strategy
+    if not isinstance(strategy, str):
+        raise TypeError(f"strategy must be a name or a keras_tuner.Oracle instance; got "
+                        f"{strategy!r}.")
+    return validate_choice("strategy", strategy, ("auto", *STRATEGIES))
 
 
 def _check_space(space, space_args):
-    """Returns the space class (None for an instance), checking `space_args` against it."""
+    """`(space, space class)`: the canonical name or the instance, and the class to build.
+
+    The class is None for `"auto"` (chosen once the task is known) and for an
+    instance. Extra `space_args` are checked against the class's arguments.
+    """
+    import keras_tuner
+
+    from kerasnas.validation import validate_choice
+
     if isinstance(space, str):
-        if space != "auto" and space not in SPACES:
-            raise ValueError(f"Unknown space {space!r}; choose 'auto', one of {sorted(SPACES)}, "
-                             "or pass a space class or instance from kerasnas.spaces.")
+        space = validate_choice("space", space, ("auto", *SPACES))
         if space == "auto":
-            return None
+            return space, None
         import kerasnas.spaces
 
         cls = getattr(kerasnas.spaces, SPACES[space])
-    elif inspect.isclass(space):
+    elif inspect.isclass(space) and issubclass(space, keras_tuner.HyperModel):
         cls = space
-    else:
-        import keras_tuner
-
-        if not isinstance(space, keras_tuner.HyperModel):
-            raise TypeError(f"space must be a name, a space class or a keras_tuner.HyperModel "
-                            f"instance; got {space!r}.")
+    elif isinstance(space, keras_tuner.HyperModel):
         if space_args:
-            raise TypeError(f"Unknown search() argument(s) {sorted(space_args)}: space "
-                            "arguments go to the space's constructor, but an already built "
-                            "space instance was given.")
-        return None
+            raise TypeError(f"Unknown search() argument(s) {sorted(space_args)}: extra keyword "
+                            "arguments go to the space's constructor, but a built space "
+                            "instance was given.")
+        return space, None
+    else:
+        raise TypeError(f"space must be a name, a space class or a keras_tuner.HyperModel "
+                        f"instance; got {space!r}.")
     _check_space_args(cls, space_args)
-    return cls
+    return space, cls
 
 
 def _check_space_args(cls, space_args):
@@ -346,6 +353,7 @@ def _make_space(space, space_class, task, space_args, learning_rate, preprocessi
 
         name, args = _auto_space(task)
         space_class = getattr(kerasnas.spaces, name)
+        _check_space_args(space_class, space_args)
     args.update(space_args)
     problem_args = ({"num_classes": task.num_classes} if task.problem == "classification"
                     else {"output_dim": int(task.output_dim or 1)})
@@ -360,7 +368,9 @@ def _make_strategy(strategy, objective, max_trials, seed, strategy_args):
 
     if isinstance(strategy, keras_tuner.Oracle):
         if getattr(strategy.objective, "name", None) == "default_objective":
-            strategy.objective = keras_tuner.engine.objective.create_objective(objective)
+            from keras_tuner.src.engine.objective import create_objective
+
+            strategy.objective = create_objective(objective)
         return strategy, type(strategy).__name__.lower()
     name = strategy
     if name == "auto":

@@ -43,6 +43,7 @@ import keras
 import keras_tuner
 import numpy as np
 from keras_tuner.src.engine import tuner_utils
+from keras_tuner.src.engine.objective import MultiObjective
 
 
 class TrialCrashedError(keras_tuner.errors.FatalError):
@@ -170,6 +171,7 @@ class NASTuner(keras_tuner.Tuner):
         epochs = int(hp.values.get("tuner/epochs", fit_kwargs.pop("epochs", self.epochs)))
         initial_epoch = int(hp.values.get("tuner/initial_epoch", 0))
         fit_kwargs.pop("initial_epoch", None)
+        fit_kwargs.pop("verbose", None)  # Keras Tuner forwards search()'s verbose
         user_callbacks = self._deepcopy_callbacks(fit_kwargs.pop("callbacks", []) or [])
         fit_kwargs.setdefault("batch_size", self.batch_size if _is_array(x) else None)
         x, y = self._subset(trial, x, y)
@@ -198,8 +200,8 @@ class NASTuner(keras_tuner.Tuner):
                     f"Trial {trial.trial_id} ran out of memory: {err}") from err
             raise TrialCrashedError(
                 f"Trial {trial.trial_id} crashed while building or training its model "
-                f"({type(err).__name__}: {err}). This is a bug in the search space or the data "
-                "pipeline, not a bad architecture; the search stops so it can be fixed."
+                f"({type(err).__name__}: {err}). This is a bug (in the search space, the data "
+                "or a callback), not a bad architecture: the search stops so it can be fixed."
             ) from err
         metrics, best_epoch = _best_epoch(history, self.oracle.objective)
         metrics.update(cost)
@@ -231,7 +233,7 @@ class NASTuner(keras_tuner.Tuner):
             return []
         objective = self.oracle.objective
         name = getattr(objective, "name", None)
-        if isinstance(objective, keras_tuner.engine.objective.MultiObjective) or name in (
+        if isinstance(objective, MultiObjective) or name in (
                 "params", "flops", "default_objective"):
             name, direction = "val_loss", "min"
         else:
