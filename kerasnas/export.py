@@ -79,6 +79,18 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
     return paths
 
 
+def next_version(directory, name="kerasnas_model") -> int:
+    """One above the highest numeric version folder in `directory/name` (1 if there is none).
+
+    TF Serving serves the highest version and never expects one to change, so
+    re-exporting into the same folder adds a version instead of overwriting.
+    """
+    folder = Path(directory) / name
+    versions = [int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit()] \
+        if folder.is_dir() else []
+    return max(versions, default=0) + 1
+
+
 def export_keras(model, path) -> str:
     """Saves `model` as a `.keras` file at `path` and returns the path."""
     path = Path(path)

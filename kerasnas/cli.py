@@ -1,0 +1,219 @@
+"""The `kerasnas` command: `search`, `export` and `report`.
+
+`kerasnas --help` (and each sub-command's `--help`) imports no TensorFlow;
+it loads only when a command runs.
+
+Examples:
+
+    kerasnas search --data digits --seed 1
+    kerasnas search --data table.csv --target price --time-budget 600 --export exports/
+    kerasnas export kerasnas_runs/cell-random-1a2b3c4d5e --output exports/ --formats savedmodel
+    kerasnas report kerasnas_runs/cell-random-1a2b3c4d5e --output report.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+_STRATEGIES = ("auto", "random", "evolution", "bayesian", "reinforce", "ppo")
+_SPACES = ("auto", "macro", "cell", "nb201", "dense")
+_FORMATS = ("keras", "savedmodel", "tflite")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `kerasnas` command."""
+    parser = argparse.ArgumentParser(
+        prog="kerasnas",
+        description="Neural architecture search for Keras: search a data set, export the "
+                    "winner for TF Serving / TFLite, and report on a search.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = commands.add_parser(
+        "search", help="search an architecture for a data set, refit, test and export it",
+        description="Searches an architecture, refits it on training + validation data, "
+                    "reports its accuracy on a held-out test split, and exports it.")
+    s.add_argument("--data", required=True,
+                   help="'digits' (scikit-learn's 8x8 digits), 'tfds:NAME', FILE.npz (arrays "
+                        "x, y) or FILE.csv (with a header row)")
+    s.add_argument("--target", help="CSV target column (default: the last column)")
+    s.add_argument("--strategy", default="auto", choices=_STRATEGIES,
+                   help="search strategy (default: auto = regularized evolution, else random)")
+    s.add_argument("--space", default="auto", choices=_SPACES,
+                   help="search space (default: auto = cells for images/sequences, MLPs for "
+                        "tables)")
+    s.add_argument("--max-trials", type=int, default=20,
+                   help="most architectures to train (default: 20)")
+    s.add_argument("--time-budget", type=float, default=None,
+                   help="seconds for the search; no trial starts after it (default: none)")
+    s.add_argument("--epochs", type=int, default=10, help="epochs per trial (default: 10)")
+    s.add_argument("--test-split", type=float, default=0.2,
+                   help="share held out as a test set, 0 for none (default: 0.2)")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: none)")
+    s.add_argument("--space-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="argument of the space's constructor, e.g. channels=8 (repeatable)")
+    s.add_argument("--directory", default=None,
+                   help="search folder (default: kerasnas_runs/<space>-<strategy>-<fingerprint>);"
+                        " an existing search there is resumed")
+    s.add_argument("--overwrite", action="store_true", help="start afresh in --directory")
+    s.add_argument("--export", default=None, metavar="DIR",
+                   help="export folder (default: <search folder>/export)")
+    s.add_argument("--formats", default=",".join(_FORMATS),
+                   help=f"comma-separated export formats (default: {','.join(_FORMATS)})")
+    s.add_argument("--name", default="kerasnas_model",
+                   help="exported model name (default: kerasnas_model)")
+    s.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+    e = commands.add_parser("export", help="export the model of a finished search",
+                            description="Exports the refit model of a finished search.")
+    e.add_argument("run", help="the search folder (or its result/ sub-folder)")
+    e.add_argument("--output", required=True, metavar="DIR", help="export folder")
+    e.add_argument("--formats", default=",".join(_FORMATS),
+                   help=f"comma-separated formats (default: {','.join(_FORMATS)})")
+    e.add_argument("--name", default="kerasnas_model",
+                   help="model name (default: kerasnas_model)")
+    e.add_argument("--version", type=int, default=None,
+                   help="TF Serving version (default: one above the highest already in DIR/NAME)")
+
+    r = commands.add_parser("report", help="write the HTML report of a finished search",
+                            description="Writes the HTML report (leaderboard and plots) of a "
+                                        "finished search.")
+    r.add_argument("run", help="the search folder (or its result/ sub-folder)")
+    r.add_argument("--output", default=None,
+                   help="HTML file (default: <search folder>/report.html)")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Runs the `kerasnas` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return {"search": _search, "export": _export, "report": _report}[args.command](args)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        print(f"kerasnas {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        print(f"kerasnas {args.command}: failed: {err}", file=sys.stderr)
+        return 1
+
+
+def _formats(text):
+    formats = tuple(f.strip() for f in text.split(",") if f.strip())
+    unknown = [f for f in formats if f not in _FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"Unknown export format(s) {unknown or text!r}; use a comma-separated "
+                         f"subset of {','.join(_FORMATS)}.")
+    return formats
+
+
+def _search(args) -> int:
+    formats = _formats(args.formats)
+    space_args = _space_args(args.space_arg)
+    if not 0 <= args.test_split < 1:
+        raise ValueError(f"--test-split must be in [0, 1), got {args.test_split}.")
+    from kerasnas.data import load_dataset
+
+    x, y = load_dataset(args.data, target=args.target)
+    x_fit, y_fit, x_test, y_test = _hold_out(x, y, args.test_split, args.seed)
+
+    import kerasnas
+
+    result = kerasnas.search(
+        x_fit, y_fit, strategy=args.strategy, space=args.space, max_trials=args.max_trials,
+        time_budget=args.time_budget, epochs=args.epochs, seed=args.seed,
+        directory=args.directory, overwrite=args.overwrite, verbose=0 if args.quiet else 1,
+        **space_args)
+    run = Path(result.directory)
+    lines = [f"Search folder: {run}",
+             f"Best architecture: {result.architecture}"]
+    if x_test is not None:
+        scores = result.evaluate(x_test, y_test)
+        text = ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+        lines.append(f"Test {text} on {len(y_test)} held-out examples")
+    export_dir = Path(args.export) if args.export else run / "export"
+    from kerasnas.export import next_version
+
+    paths = result.export(export_dir, formats=formats, name=args.name,
+                          version=next_version(export_dir, args.name))
+    lines += [f"Exported {fmt}: {path}" for fmt, path in paths.items()]
+    lines.append(f"Report: {result.report(run / 'report.html')}")
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+def _space_args(items):
+    """`["channels=8", "ops=('conv_3x3',)"]` -> `{"channels": 8, "ops": ("conv_3x3",)}`."""
+    import ast
+
+    args = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise ValueError(f"--space-arg needs KEY=VALUE, e.g. channels=8; got {item!r}.")
+        try:
+            args[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            args[key] = raw  # a bare word such as a name
+    return args
+
+
+def _hold_out(x, y, fraction, seed):
+    """Splits a test set off `(x, y)` (stratified for classification); keeps x's type."""
+    if fraction == 0:
+        return x, y, None, None
+    import numpy as np
+
+    from kerasnas.data import encode_labels, prepare_data
+
+    # A full validation pass infers the task (and rejects bad data) before any split.
+    task = prepare_data(x, y, validation_split=fraction, seed=seed).task
+    n = len(x)
+    rng = np.random.default_rng(seed)
+    if task.problem == "classification":
+        labels = encode_labels(np.asarray(y), task)
+        test = []
+        for c in range(task.num_classes):
+            members = rng.permutation(np.flatnonzero(labels == c))
+            if len(members) >= 3:
+                test.extend(members[:max(1, int(round(len(members) * fraction)))])
+        test = np.sort(np.asarray(test, dtype=int))
+    else:
+        test = np.sort(rng.permutation(n)[:max(1, int(round(n * fraction)))])
+    keep = np.setdiff1d(np.arange(n), test)
+
+    def take(a, index):
+        return a.iloc[index] if hasattr(a, "iloc") else np.asarray(a)[index]
+
+    return take(x, keep), take(y, keep), take(x, test), take(y, test)
+
+
+def _load_result(run):
+    from kerasnas.result import SearchResult
+
+    run = Path(run)
+    folder = run / "result" if (run / "result").is_dir() else run
+    return SearchResult.load(folder), (run if folder != run else run.parent)
+
+
+def _export(args) -> int:
+    formats = _formats(args.formats)
+    result, _ = _load_result(args.run)
+    from kerasnas.export import next_version
+
+    version = args.version if args.version is not None else next_version(args.output, args.name)
+    paths = result.export(args.output, formats=formats, name=args.name, version=version)
+    print("\n".join(f"Exported {fmt}: {path}" for fmt, path in paths.items()))
+    return 0
+
+
+def _report(args) -> int:
+    result, run = _load_result(args.run)
+    path = result.report(args.output or run / "report.html")
+    print(f"Report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
