@@ -268,6 +268,8 @@ def main(argv=None):
     with context.Pool(args.jobs, _init_worker, (str(args.data), args.workdir)) as pool:
         for i, run in enumerate(pool.imap_unordered(_run_one, tasks), start=1):
             (prefix_runs if run["check"] else runs).append(run)
+            if args.raw:  # after every run, so an interrupted benchmark keeps what it did
+                args.raw.write_text(json.dumps({"budgets": budgets, "runs": runs}))
             if i % 20 == 0 or i == len(tasks):
                 print(f"# {i}/{len(tasks)} runs, {time.time() - start:.0f} s",
                       file=sys.stderr, flush=True)
@@ -275,8 +277,6 @@ def main(argv=None):
     from kerasnas.bench.nb201 import load_nb201_table
 
     optimum = max(load_nb201_table(args.data).values())
-    if args.raw:
-        args.raw.write_text(json.dumps({"budgets": budgets, "runs": runs}))
     for check in prefix_runs:
         full = next(r for r in runs if r["name"] == check["name"] and r["seed"] == check["seed"])
         same = full["archs"][:check["trials"]] == check["archs"]
