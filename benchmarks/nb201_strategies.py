@@ -262,14 +262,16 @@ def main(argv=None):
     # One BLAS thread per worker: `--jobs` processes share the cores.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    start = time.time()
+    start = saved = time.time()
     runs, prefix_runs = list(previous), []
     context = multiprocessing.get_context("spawn")
     with context.Pool(args.jobs, _init_worker, (str(args.data), args.workdir)) as pool:
         for i, run in enumerate(pool.imap_unordered(_run_one, tasks), start=1):
             (prefix_runs if run["check"] else runs).append(run)
-            if args.raw:  # after every run, so an interrupted benchmark keeps what it did
+            # Every minute and at the end, so an interrupted benchmark keeps what it did.
+            if args.raw and (time.time() - saved > 60 or i == len(tasks)):
                 args.raw.write_text(json.dumps({"budgets": budgets, "runs": runs}))
+                saved = time.time()
             if i % 20 == 0 or i == len(tasks):
                 print(f"# {i}/{len(tasks)} runs, {time.time() - start:.0f} s",
                       file=sys.stderr, flush=True)
