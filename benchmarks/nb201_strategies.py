@@ -17,9 +17,11 @@ budgets are its prefixes. That is valid because no strategy here reads
 `max_trials` (it only stops the search), which the script checks: for seed 0
 it also runs the smallest budget separately and compares it with the prefix.
 
-Seeds: kerasnas oracles get `seed=s`, Keras Tuner's `seed=s + 1` (Keras Tuner
-replaces seed 0 by a random one), for s in 0..seeds-1. (RegularizedEvolution's
-population and sample sizes were tuned on seeds 1000-1199, not these.)
+Seeds: for run s in 0..seeds-1, kerasnas oracles get `seed=s` and Keras Tuner's
+`seed=s * 10007 + 1` (see `KT_SEED_STRIDE`: with `seed=s + 1` Keras Tuner's runs
+for seeds s and s + 7 are the same search shifted by one trial; seed 0 would be
+replaced by a random one). RegularizedEvolution's population and sample sizes
+were tuned on seeds 1000-1199, not these.
 
 Overhead: the time each trial spends in `oracle.create_trial` + `oracle.end_trial`,
 reported without Keras Tuner's JSON writes inside them ("algorithm") and with
@@ -60,6 +62,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "nb201_cifar10.csv"
 
+#: Keras Tuner oracles draw value number k of a search from `random.Random(seed + k)`,
+#: so seeds s and s + 7 (7 hyperparameters per NB201 trial) give the same search shifted
+#: by one trial. Run s therefore gets seed `s * KT_SEED_STRIDE + 1`: never 0 (which
+#: Keras Tuner replaces by a random seed) and streams that do not overlap within
+#: 300 trials (7 * 300 < 10007).
+KT_SEED_STRIDE = 10007
+
 #: name -> (label, module, class, keyword arguments, Keras Tuner oracle?).
 STRATEGIES = {
     "random": ("kerasnas RandomSearch", "kerasnas.oracles.random_search", "RandomSearch",
@@ -93,10 +102,15 @@ def available(names):
     return found
 
 
-def make_oracle(name, seed):
-    _, module, cls, kwargs, keras_tuner_oracle = STRATEGIES[name]
+def oracle_seed(name, seed, kt_seed_stride=KT_SEED_STRIDE):
+    """The `seed` argument strategy `name` gets for run number `seed`."""
+    return seed * kt_seed_stride + 1 if STRATEGIES[name][4] else seed
+
+
+def make_oracle(name, seed, kt_seed_stride=KT_SEED_STRIDE):
+    _, module, cls, kwargs, _ = STRATEGIES[name]
     oracle_cls = getattr(importlib.import_module(module), cls)
-    return oracle_cls(objective="accuracy", seed=seed + 1 if keras_tuner_oracle else seed,
+    return oracle_cls(objective="accuracy", seed=oracle_seed(name, seed, kt_seed_stride),
                       **kwargs)
 
 
@@ -120,13 +134,14 @@ def _init_worker(data, workdir):
 def _run_one(task):
     from kerasnas.bench.nb201 import run_search
 
-    name, seed, trials, check = task
+    name, seed, trials, check, stride = task
     timings = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=_WORKDIR, prefix=f"nb201-{name}-{seed}-") as tmp:
-        results = run_search(make_oracle(name, seed), _TABLE, trials, tmp, timings)
+        results = run_search(make_oracle(name, seed, stride), _TABLE, trials, tmp, timings)
     wall = time.perf_counter() - start
-    return {"name": name, "seed": seed, "trials": trials, "check": check, "wall_s": wall,
+    return {"name": name, "seed": seed, "oracle_seed": oracle_seed(name, seed, stride),
+            "trials": trials, "check": check, "wall_s": wall,
             "archs": [a for a, _ in results], "accuracy": [acc for _, acc in results],
             "oracle_ms": [1000 * t for t, _ in timings],
             "io_ms": [1000 * io for _, io in timings]}
@@ -215,6 +230,9 @@ def parse_args(argv=None):
                         help="seeds for Keras Tuner's BayesianOptimizationOracle (default 10)")
     parser.add_argument("--kt-bo-trials", type=int, default=100,
                         help="trials for Keras Tuner's BayesianOptimizationOracle (default 100)")
+    parser.add_argument("--kt-seed-stride", type=int, default=KT_SEED_STRIDE,
+                        help="run s gives Keras Tuner oracles seed s * stride + 1 "
+                             f"(default {KT_SEED_STRIDE}; 1 reproduces seed=s+1)")
     parser.add_argument("--workdir", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
                         help="where Keras Tuner writes its trial files (default /dev/shm)")
     parser.add_argument("--raw", type=Path, help="write every run as JSON here")
@@ -252,9 +270,10 @@ def main(argv=None):
         seeds, trials = args.seeds, top
         if name == "kt_bayesian":
             seeds, trials = min(seeds, args.kt_bo_seeds), min(top, args.kt_bo_trials)
-        tasks += [(name, seed, trials, False) for seed in range(seeds)]
+        tasks += [(name, seed, trials, False, args.kt_seed_stride) for seed in range(seeds)]
     if not args.no_prefix_check:
-        tasks += [(name, 0, min(budgets), True) for name in names if name not in done]
+        tasks += [(name, 0, min(budgets), True, args.kt_seed_stride)
+                  for name in names if name not in done]
     # Slow strategies first, so the pool's last tasks are short.
     slow_first = {"kt_bayesian": 0, "bayesian": 1, "ppo": 2, "reinforce": 3}
     tasks.sort(key=lambda t: (t[3], slow_first.get(t[0], 9), t[1]))
