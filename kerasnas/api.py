@@ -286,11 +286,10 @@ def _check_space_args(cls, space_args):
     clash = sorted(reserved & set(space_args))
     if clash:
         raise TypeError(f"search() sets {clash} itself from the data; do not pass them.")
-    encoding_cls = getattr(cls, "encoding_class", None)
     accepted = set()
-    for target in (cls.__init__, getattr(cls, "make_encoding", None),
-                   getattr(encoding_cls, "__init__", None)):
-        if target is not None:
+    inits = [vars(k)["__init__"] for k in cls.__mro__ if "__init__" in vars(k)]
+    for target in [*inits, getattr(cls, "make_encoding", None)]:
+        if target is not None and target is not object.__init__:
             params = inspect.signature(target).parameters.values()
             accepted |= {p.name for p in params if p.kind in (p.KEYWORD_ONLY,
                                                              p.POSITIONAL_OR_KEYWORD)}
