@@ -1,0 +1,127 @@
+"""The `kerasnas` command: --help without TensorFlow, search/export/report, bad input."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+
+from kerasnas.cli import main
+
+TINY_DENSE = ["--space", "dense", "--space-arg", "max_layers=1", "--space-arg", "units=(8,)"]
+
+
+def _imported_modules(args):
+    """Top-level modules imported by `python -X importtime args...` (it reports on stderr)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True,
+                         text=True, timeout=120, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    names = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()
+             if line.startswith("import time:")}
+    return run.stdout, names
+
+
+@pytest.mark.parametrize("args", [["--help"], ["search", "--help"], ["export", "--help"],
+                                  ["report", "--help"]])
+def test_help_imports_no_tensorflow(args):
+    stdout, modules = _imported_modules(["-m", "kerasnas.cli", *args])
+    assert "usage: kerasnas" in stdout
+    assert {"kerasnas", "argparse"} <= modules  # the probe sees our imports...
+    heavy = {m for m in modules if m.split(".")[0] in ("tensorflow", "keras", "keras_tuner")}
+    assert not heavy, f"--help imported {sorted(heavy)[:5]}"  # ...and none of these
+
+
+def test_console_script_help():
+    script = Path(sys.executable).parent / "kerasnas"
+    assert script.exists(), "the `kerasnas` console script is not installed (pip install -e .)"
+    run = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "write the HTML report of a finished search" in run.stdout
+    module = subprocess.run([sys.executable, "-m", "kerasnas", "--help"], capture_output=True,
+                            text=True, timeout=120)
+    assert module.returncode == 0 and module.stdout == run.stdout
+
+
+@pytest.fixture(scope="module")
+def csv_run(tmp_path_factory):
+    """One real CLI search on a CSV table with a string target column."""
+    root = tmp_path_factory.mktemp("cli")
+    x, y = load_digits(return_X_y=True)
+    frame = pd.DataFrame(x[:250], columns=[f"px{i}" for i in range(64)])
+    frame["digit"] = np.array(list("abcdefghij"))[y[:250]]
+    frame.to_csv(root / "digits.csv", index=False)
+    return root
+
+
+def test_search_on_csv_prints_test_accuracy_and_exports(csv_run, capsys):
+    root = csv_run
+    code = main(["search", "--data", str(root / "digits.csv"), "--target", "digit",
+                 "--max-trials", "2", "--epochs", "2", "--seed", "0", "--strategy", "random",
+                 "--directory", str(root / "run"), "--export", str(root / "exports"),
+                 "--formats", "keras,savedmodel", *TINY_DENSE])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "trial 2/2" in out  # per-trial progress lines
+    line = next(line for line in out.splitlines() if line.startswith("Test accuracy"))
+    accuracy = float(line.split()[2])
+    assert 0 <= accuracy <= 1 and "on 50 held-out examples" in line
+    assert f"Exported savedmodel: {root / 'exports' / 'kerasnas_model' / '1'}" in out
+    assert (root / "exports" / "kerasnas_model.keras").is_file()
+    assert not (root / "exports" / "kerasnas_model.tflite").exists()
+    assert (root / "run" / "report.html").is_file()
+
+
+def test_export_and_report_commands_reload_a_finished_search(csv_run, capsys):
+    root = csv_run
+    run = str(root / "run")
+    assert main(["export", run, "--output", str(root / "again"), "--formats", "savedmodel",
+                 "--name", "digits"]) == 0
+    assert main(["export", run, "--output", str(root / "again"), "--formats", "savedmodel",
+                 "--name", "digits"]) == 0
+    out = capsys.readouterr().out
+    assert f"{root / 'again' / 'digits' / '1'}" in out and f"{root / 'again' / 'digits' / '2'}" in out
+
+    assert main(["report", run, "--output", str(root / "r.html")]) == 0
+    assert "Report: " in capsys.readouterr().out
+    assert "Leaderboard" in (root / "r.html").read_text()
+
+
+def test_search_on_npz(tmp_path, capsys):
+    x, y = load_digits(return_X_y=True)
+    np.savez(tmp_path / "d.npz", x=x[:150], y=y[:150])
+    code = main(["search", "--data", str(tmp_path / "d.npz"), "--max-trials", "1", "--epochs",
+                 "1", "--quiet", "--test-split", "0", "--directory", str(tmp_path / "run"),
+                 "--formats", "keras", *TINY_DENSE])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "trial 1/1" not in out  # --quiet
+    assert "Test" not in out  # no test split
+    assert (tmp_path / "run" / "export" / "kerasnas_model.keras").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", "--data", "missing.npz"], "No data file at 'missing.npz'"),
+    (["search", "--data", "digits", "--max-trials", "0"], "max_trials must be > 0"),
+    (["search", "--data", "digits", "--time-budget", "-1"], "time_budget must be"),
+    (["search", "--data", "digits", "--formats", "onnx"], "Unknown export format"),
+    (["search", "--data", "digits", "--space-arg", "channels"], "--space-arg needs KEY=VALUE"),
+    (["search", "--data", "digits", "--test-split", "1.5"], "--test-split must be in"),
+    (["export", "nowhere", "--output", "x"], "No saved search result in nowhere"),
+    (["report", "nowhere"], "No saved search result in nowhere"),
+])
+def test_bad_input_exits_2_with_a_message(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "kerasnas_runs").exists()
+
+
+def test_unknown_choice_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["search", "--data", "digits", "--strategy", "genetic"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'genetic'" in capsys.readouterr().err
