@@ -46,7 +46,7 @@ class Subsample(keras.layers.Layer):
     Example:
 
     >>> import numpy as np
-    >>> Subsample(2)(np.zeros((1, 5, 5, 3), "float32")).shape
+    >>> tuple(Subsample(2)(np.zeros((1, 5, 5, 3), "float32")).shape)
     (1, 3, 3, 3)
     """
 
@@ -76,7 +76,7 @@ class Zero(keras.layers.Layer):
     Example:
 
     >>> import numpy as np
-    >>> Zero(filters=8, stride=2)(np.ones((1, 4, 4, 3), "float32")).shape
+    >>> tuple(Zero(filters=8, stride=2)(np.ones((1, 4, 4, 3), "float32")).shape)
     (1, 2, 2, 8)
     """
 
