@@ -17,9 +17,10 @@ Optimising the acquisition by local moves around the incumbents follows
 BANANAS (White et al., 2021), whose ablations found mutation-based
 acquisition optimisation to beat random candidate pools on NAS benchmarks.
 
-The GP is refitted from the finished history on every proposal; its
-hyperparameters are re-optimised every `refit_every` observations, warm
-started from the previous values and persisted in the oracle state, so a
+The GP is conditioned on the finished history at every proposal; its
+hyperparameters are re-optimised every `refit_every` observations (from the
+previous values and from the defaults, keeping the better) and persisted in
+the oracle state. All randomness comes from the base class's seeded RNG, so a
 resumed search makes exactly the proposals an uninterrupted one would.
 """
 
@@ -98,11 +99,11 @@ class BayesianOptimization(ArchitectureOracle):
     # ------------------------------------------------------------ strategy
     def propose(self):
         if len(self._fitness) < self.num_initial_points:
-            return self._sample_unknown()
+            return self._random_unseen()
         gp, best = self.fit_surrogate()
         pool = self._candidates()
         if not pool:
-            return self._sample_unknown()
+            return self._random_unseen()
         mean, var = gp.predict(self._featurize(pool))
         scores = expected_improvement(mean, var, best, self.xi)
         return list(pool.values())[int(np.argmax(scores))]
@@ -156,13 +157,6 @@ class BayesianOptimization(ArchitectureOracle):
         for _ in range(self.num_random_candidates):
             add(self.encoding.sample(self.rng))
         return pool
-
-    def _sample_unknown(self, tries=1000):
-        for _ in range(tries):
-            arch = self.encoding.sample(self.rng)
-            if not self.is_known(arch):
-                return arch
-        return None
 
     def _featurize(self, archs: dict) -> np.ndarray:
         """Decision-index rows of `{str(arch): arch or None}` (None: parsed from the key)."""
