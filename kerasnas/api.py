@@ -95,8 +95,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             (default 1.0); the refit always uses all of it.
         refit: Retrain the best architecture from scratch on training +
             validation data (default True); False keeps the search's trained copy.
-        refit_epochs: Epochs of the refit: `"auto"` (default: the epoch at
-            which the best trial peaked, plus one) or an int.
+        refit_epochs: Epochs of the refit: `"auto"` (default: as many as the
+            best trial trained, early stopping included) or an int.
         learning_rate: Adam learning rate of every model (default 1e-3).
         kind: Override the inferred input kind, `"image"`, `"sequence"` or
             `"tabular"` (default None: inferred; see `kerasnas.data`).
@@ -193,7 +193,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
 
     architecture = trial_architecture(hypermodel, best_trial)
     if refit:
-        epochs_refit = (int(best_trial.metrics.get_last_value("best_epoch")) + 1
+        # "auto": as many epochs as the best trial trained. Its best epoch alone is often too
+        # early: validation accuracy plateaus and ties go to the first epoch reaching it.
+        epochs_refit = (max(1, int(best_trial.metrics.get_last_value("epochs")))
                         if refit_epochs == "auto" else int(refit_epochs))
         if verbose:
             print(f"Refitting the best architecture on training + validation data for "
