@@ -218,6 +218,9 @@ def markdown(rows, budgets, optimum, test_budget=100):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=100, help="seeds per strategy (default 100)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run seeds first-seed .. first-seed + seeds - 1 (default 0), e.g. "
+                             "to add seeds to an earlier invocation's raw file via --include")
     parser.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 300],
                         help="query budgets (default 50 100 300)")
     parser.add_argument("--oracles", nargs="+", choices=sorted(STRATEGIES),
@@ -244,8 +247,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-prefix-check", action="store_true",
                         help="skip the check that smaller budgets equal prefixes")
     args = parser.parse_args(argv)
-    if args.seeds < 1 or args.jobs < 1 or min(args.budgets) < 1:
-        parser.error("--seeds, --jobs and --budgets must be positive.")
+    if args.seeds < 1 or args.jobs < 1 or min(args.budgets) < 1 or args.first_seed < 0:
+        parser.error("--seeds, --jobs and --budgets must be positive, --first-seed >= 0.")
     if not args.data.is_file():
         parser.error(f"NAS-Bench-201 table not found at {args.data}; pass --data PATH.")
     if args.reuse and not args.raw:
@@ -270,7 +273,8 @@ def main(argv=None):
         seeds, trials = args.seeds, top
         if name == "kt_bayesian":
             seeds, trials = min(seeds, args.kt_bo_seeds), min(top, args.kt_bo_trials)
-        tasks += [(name, seed, trials, False, args.kt_seed_stride) for seed in range(seeds)]
+        tasks += [(name, seed, trials, False, args.kt_seed_stride)
+                  for seed in range(args.first_seed, args.first_seed + seeds)]
     if not args.no_prefix_check:
         tasks += [(name, 0, min(budgets), True, args.kt_seed_stride)
                   for name in names if name not in done]
