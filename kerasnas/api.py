@@ -71,8 +71,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         max_trials: Most architectures to train (default 20; None: only the
             time budget limits the search).
         time_budget: Wall-clock seconds for the search, or None for no limit
-            (default None). No trial starts after it; a trial still training
-            stops at the end of its batch. The refit comes on top.
+            (default None). No trial starts after it (nor when less than half
+            the shortest finished trial's time is left); a trial still
+            training stops at the end of its batch. The refit comes on top.
         epochs: Training epochs per trial (default 10), with early stopping.
         objective: `"auto"` (default: `"val_accuracy"` to maximise for
             classification, `"val_loss"` to minimise for regression), a metric

@@ -9,9 +9,10 @@ On top of `keras_tuner.Tuner` it adds what architecture search needs:
 * cost metrics recorded with every trial: `params`, `flops`, `fit_time`
   (seconds), `epochs` (trained) and `best_epoch`; `params` and `flops` can
   serve as objectives;
-* a wall-clock budget: no trial starts after `time_budget` seconds, and a
-  trial still training at the deadline stops at the end of its current batch
-  (its metrics so far are kept and it is flagged `budget_cut = 1`);
+* a wall-clock budget: no trial starts after `time_budget` seconds (nor when
+  less than half the shortest finished trial's time is left), and a trial
+  still training at the deadline stops at the end of its current batch (its
+  metrics so far are kept and it is flagged `budget_cut = 1`);
 * quiet, compact progress: one line per trial plus an overall progress bar
   (Keras Tuner's own display is silenced);
 * bugs surface: an exception while building or training a trial ends the
@@ -155,7 +156,14 @@ class NASTuner(keras_tuner.Tuner):
             self._progress.finish()
 
     def pre_create_trial(self):
-        if self._deadline is not None and time.monotonic() >= self._deadline:
+        left = self.time_left()
+        if left is None:
+            return
+        # A trial needing twice the time left could not even finish its first epochs: the
+        # shortest finished trial is the yardstick.
+        fit_times = [t.metrics.get_last_value("fit_time") for t in self.oracle.trials.values()
+                     if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
+        if left <= 0 or (fit_times and left < 0.5 * min(fit_times)):
             raise _BudgetExhausted()
 
     def time_left(self):
