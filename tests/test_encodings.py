@@ -153,9 +153,12 @@ def test_inactive_decisions_are_zero_in_the_one_hot_vector():
     (MacroEncoding(), "conv_3x3:16 > conv_3x3:12", "12 is not a valid value for 'layer1_width'"),
     (MacroEncoding(), "conv3x3:16 > conv_3x3:16", "Cannot parse macro layer 'conv3x3:16'"),
     (MacroEncoding(), " > ".join(["conv_3x3:16"] * 7), "7 is not a valid value for 'num_layers'"),
-    pytest.param(MacroEncoding(), "conv_3x3:16 > conv_3x3:16+1", "layer1_skip1",
-                 marks=pytest.mark.xfail(strict=True, reason="MacroEncoding.from_string drops "
-                                         "impossible skips silently (reported to the lead)")),
+    (MacroEncoding(), "conv_3x3:16 > conv_3x3:16+1", "layer 1 takes skips only from layers"),
+    (MacroEncoding(skips=False), "conv_3x3:16 > conv_3x3:16 > conv_3x3:16+0", "skips=False"),
+    (CellEncoding(num_blocks=1), "normal: sep_conv_3x3~0 skip_connect~1 add | "
+     "reduce: sep_conv_3x3~0 skip_connect~1 add | extra: sep_conv_3x3~0 skip_connect~1 add",
+     "unknown cells"),
+    (DenseEncoding(), "32 relu dropout=0.0 skip extra", "expected 'W1-W2-"),
     (CellEncoding(num_blocks=1), "normal: sep_conv_3x3~0 foo~1 add | "
      "reduce: sep_conv_3x3~0 skip_connect~1 add", "'foo' is not a valid value"),
     (CellEncoding(num_blocks=1), "normal: sep_conv_3x3~0 skip_connect~2 add | "

@@ -242,7 +242,7 @@ class Encoding:
     def to_string(self, arch: "Architecture") -> str:
         """Human-readable form; default `name=value` pairs of active decisions."""
         active = self.active(arch.as_dict())
-        return " ".join(f"{d.name}={v}" for d, v in zip(self.decisions, arch.values)
+        return " ".join(f"{d.name}={v}" for d, v in zip(self.decisions, arch.values, strict=True)
                         if d.name in active)
 
     def from_string(self, text: str) -> "Architecture":
@@ -258,7 +258,7 @@ class Encoding:
     # ------------------------------------------------------------ Keras Tuner
     def to_hp_values(self, arch: "Architecture") -> dict:
         """Keras Tuner values: every decision plus the `kerasnas_space` key."""
-        values = dict(zip((d.name for d in self.decisions), arch.values))
+        values = dict(zip((d.name for d in self.decisions), arch.values, strict=True))
         values[SPACE_HP_NAME] = self.key
         return values
 
@@ -281,7 +281,7 @@ class Encoding:
         """Concatenated one-hot vector of every decision (inactive ones all zero)."""
         active = self.active(arch.as_dict())
         parts = []
-        for d, v in zip(self.decisions, arch.values):
+        for d, v in zip(self.decisions, arch.values, strict=True):
             part = np.zeros(len(d.choices), dtype=np.float32)
             if d.name in active:
                 part[d.index(v)] = 1.0
@@ -310,7 +310,7 @@ class Architecture:
         raise KeyError(name)
 
     def as_dict(self) -> dict:
-        return dict(zip((d.name for d in self.encoding.decisions), self.values))
+        return dict(zip((d.name for d in self.encoding.decisions), self.values, strict=True))
 
     def __eq__(self, other):
         return (isinstance(other, Architecture) and self.encoding.key == other.encoding.key

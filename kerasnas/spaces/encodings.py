@@ -116,7 +116,11 @@ class MacroEncoding(Encoding):
                 values[f"layer{i}_kernel"] = int(kernel.split("x")[0])
                 values[f"layer{i}_width"] = int(width)
                 for j in (int(s) for s in skips.split(",") if s):
-                    values[f"layer{i}_skip{j}"] = True
+                    name = f"layer{i}_skip{j}"
+                    if name not in self._by_name:
+                        raise ValueError(f"layer {i} takes skips only from layers 0..{i - 2}"
+                                         + ("" if self.skips else " (skips=False)"))
+                    values[name] = True
             except (ValueError, KeyError) as err:
                 raise ValueError(f"Cannot parse macro layer {token!r} in {text!r}: {err}") from None
         return self.architecture(values)
@@ -206,6 +210,9 @@ class CellEncoding(Encoding):
         values = {}
         try:
             parts = dict(part.strip().split(": ", 1) for part in text.split(" | "))
+            extra = sorted(set(parts) - set(self.cell_names))
+            if extra:
+                raise ValueError(f"unknown cells {extra}; this space has {list(self.cell_names)}")
             for cell in self.cell_names:
                 blocks = parts[cell].split(" / ")
                 if len(blocks) != self.num_blocks:
@@ -319,6 +326,8 @@ class DenseEncoding(Encoding):
     def from_string(self, text):
         try:
             tokens = text.split()
+            if len(tokens) not in (3, 4) or tokens[3:] not in ([], ["skip"]):
+                raise ValueError("expected 'W1-W2-... ACTIVATION dropout=D [skip]'")
             widths = [int(w) for w in tokens[0].split("-")]
             values = {d.name: d.default for d in self.decisions}
             values.update({"num_layers": len(widths), "activation": tokens[1],
