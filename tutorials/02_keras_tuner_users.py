@@ -78,7 +78,8 @@ print("best model's predictions:", model.predict(features[split:split + 5], verb
 class EarlyStoppingTuner(keras_tuner.Tuner):
     """A user's tuner: builds the trial's model, trains it with early stopping."""
 
-    def run_trial(self, trial, x, y, validation_data):
+    def run_trial(self, trial, x, y, validation_data, **search_kwargs):
+        # `search_kwargs` holds what else was given to `search()`, e.g. `verbose`.
         model = self.hypermodel.build(trial.hyperparameters)
         stop = keras.callbacks.EarlyStopping("val_accuracy", patience=1, mode="max")
         history = model.fit(x, y, validation_data=validation_data, epochs=EPOCHS,
