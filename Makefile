@@ -15,7 +15,7 @@ $(STAMP): setup.py $(VENV)/bin/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m kerasnas.cli search --data digits --seed 1
+	$(PY) -m kerasnas.cli search --data digits --seed 1 --time-budget 150 --epochs 6 --directory demo_output --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
