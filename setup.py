@@ -27,7 +27,9 @@ setup(
         # tensorflow-datasets 4.9 imports importlib_resources when downloading but does not
         # declare it.
         "tfds": ["tensorflow-datasets", "importlib_resources"],
-        "test": ["pytest>=7", "pytest-timeout", "pandas", "grpcio", "ruff"],
+        # The test extra includes tfds so the tfds code path is tested up to the network call.
+        "test": ["pytest>=7", "pytest-timeout", "pandas", "grpcio", "ruff", "tensorflow-datasets",
+                 "importlib_resources"],
     },
     entry_points={"console_scripts": ["kerasnas=kerasnas.cli:main"]},
 )
