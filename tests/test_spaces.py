@@ -291,3 +291,10 @@ def test_get_config_recreates_the_space():
     again = MacroSpace.from_config(space.get_config())
     assert again.encoding == space.encoding
     assert again.input_shape == space.input_shape and again.output_dim == 2
+
+
+def test_models_compile_without_xla_by_default_and_on_request():
+    space = DenseSpace((6,), num_classes=3)
+    arch = space.sample(np.random.default_rng(0))
+    assert space.build_architecture(arch).jit_compile is False
+    assert DenseSpace((6,), num_classes=3, jit_compile=True).build_architecture(arch).jit_compile
