@@ -22,6 +22,12 @@ hyperparameters are re-optimised every `refit_every` observations (from the
 previous values and from the defaults, keeping the better) and persisted in
 the oracle state. All randomness comes from the base class's seeded RNG, so a
 resumed search makes exactly the proposals an uninterrupted one would.
+
+On the NAS-Bench-201 CIFAR-10 table, through the real Keras Tuner loop
+(`benchmarks/nb201_strategies.py --oracles bayesian random --seeds 100`),
+the defaults found a best test accuracy of 94.30 +- 0.15 after 50 queries and
+94.37 +- 0.04 after 100 (the optimum, 94.37, in 98 of 100 seeds; in all 100
+by 300 queries); random search found 93.70, 93.86 and 94.02 at 50, 100, 300.
 """
 
 from __future__ import annotations
