@@ -31,7 +31,7 @@ them ("incl. I/O"), as medians over all trials of all seeds, and over trials
 
 Keras Tuner's `BayesianOptimizationOracle` refits a GP with 20 optimizer
 restarts and runs 50 L-BFGS restarts of the acquisition every trial, seconds
-per trial; it runs with `--kt-bo-seeds` seeds (default 10) up to
+per trial; it runs with `--kt-bo-seeds` seeds (default 8) up to
 `--kt-bo-trials` trials (default 100), which the table states.
 
 Usage:
@@ -229,8 +229,8 @@ def parse_args(argv=None):
                         help="NAS-Bench-201 CSV (default ../shared/data/nb201_cifar10.csv "
                              "relative to the repository root)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--kt-bo-seeds", type=int, default=10,
-                        help="seeds for Keras Tuner's BayesianOptimizationOracle (default 10)")
+    parser.add_argument("--kt-bo-seeds", type=int, default=8,
+                        help="seeds for Keras Tuner's BayesianOptimizationOracle (default 8)")
     parser.add_argument("--kt-bo-trials", type=int, default=100,
                         help="trials for Keras Tuner's BayesianOptimizationOracle (default 100)")
     parser.add_argument("--kt-seed-stride", type=int, default=KT_SEED_STRIDE,
