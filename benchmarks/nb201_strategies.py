@@ -291,13 +291,15 @@ def main(argv=None):
     with context.Pool(args.jobs, _init_worker, (str(args.data), args.workdir)) as pool:
         for i, run in enumerate(pool.imap_unordered(_run_one, tasks), start=1):
             (prefix_runs if run["check"] else runs).append(run)
-            # Every minute and at the end, so an interrupted benchmark keeps what it did.
-            if args.raw and (time.time() - saved > 60 or i == len(tasks)):
+            # Every minute, so an interrupted benchmark keeps what it did.
+            if args.raw and time.time() - saved > 60:
                 args.raw.write_text(json.dumps({"budgets": budgets, "runs": runs}))
                 saved = time.time()
             if i % 20 == 0 or i == len(tasks):
                 print(f"# {i}/{len(tasks)} runs, {time.time() - start:.0f} s",
                       file=sys.stderr, flush=True)
+    if args.raw:
+        args.raw.write_text(json.dumps({"budgets": budgets, "runs": runs}))
 
     from kerasnas.bench.nb201 import load_nb201_table
 
