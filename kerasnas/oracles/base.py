@@ -165,6 +165,8 @@ class ArchitectureOracle(keras_tuner.Oracle):
             self.observe(self.encoding.from_string(key), fitness)
         else:
             self._failed.add(key)
+        # Keras Tuner saved before observe() ran; without this second save a search stopped
+        # before the next trial would resume without this observation.
         self.save()
 
     def get_state(self):
