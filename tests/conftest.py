@@ -43,9 +43,17 @@ def digits() -> Digits:
     return Digits(x[:300].copy(), y[:300].copy(), x[300:400].copy(), y[300:400].copy())
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def nb201_csv() -> Path:
     """Path of the NAS-Bench-201 CIFAR-10 table (`arch,cifar10_test_acc`, 15,625 rows)."""
     if not NB201_CSV.exists():
         pytest.skip(f"NAS-Bench-201 table not found at {NB201_CSV}")
     return NB201_CSV
+
+
+@pytest.fixture(scope="session")
+def nb201_table(nb201_csv) -> dict:
+    """The NAS-Bench-201 table as `{cell string: test accuracy}`, loaded once per session."""
+    from kerasnas.bench.nb201 import load_nb201_table
+
+    return load_nb201_table(nb201_csv)

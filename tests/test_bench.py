@@ -1,7 +1,5 @@
 """The NAS-Bench-201 table loader and the lookup tuner that runs any oracle without training."""
 
-import functools
-
 import keras_tuner
 import numpy as np
 import pytest
@@ -17,14 +15,9 @@ from kerasnas.oracles import RandomSearch
 from kerasnas.spaces.encodings import NB201Encoding
 
 
-@functools.lru_cache(maxsize=1)
-def _table(path):
-    return load_nb201_table(path)
-
-
 @pytest.fixture
-def table(nb201_csv):
-    return _table(nb201_csv)
+def table(nb201_table):
+    return nb201_table
 
 
 def test_table_loads_every_cell(table):

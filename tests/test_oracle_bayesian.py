@@ -1,6 +1,5 @@
 """BayesianOptimization: the categorical GP, pending trials, state, and real searches."""
 
-import functools
 import json
 
 import keras_tuner
@@ -10,7 +9,7 @@ import scipy.optimize
 import scipy.stats
 from scipy.special import gammaln
 
-from kerasnas.bench.nb201 import NB201LookupTuner, load_nb201_table, run_search, trial_results
+from kerasnas.bench.nb201 import NB201LookupTuner, run_search, trial_results
 from kerasnas.oracles import BayesianOptimization
 from kerasnas.oracles.surrogates import (
     CategoricalGP,
@@ -23,10 +22,6 @@ from kerasnas.spaces.encodings import DenseEncoding, NB201Encoding
 
 ENC = NB201Encoding()
 
-
-@functools.lru_cache(maxsize=1)
-def _table(path):
-    return load_nb201_table(path)
 
 
 def _oracle(**kwargs):
@@ -46,8 +41,8 @@ def _expected_best_of_random(values, n):
     return float(np.sum(values * np.diff(np.exp(log_cdf), prepend=0.0)))
 
 
-def test_surrogate_ranks_held_out_nb201_cells(nb201_csv):
-    table = _table(nb201_csv)
+def test_surrogate_ranks_held_out_nb201_cells(nb201_table):
+    table = nb201_table
     keys = sorted(table)
     rng = np.random.default_rng(0)
     order = rng.permutation(len(keys))
@@ -126,8 +121,8 @@ def _lookup_tuner(oracle, table, tmp_path, trials):
                             overwrite=True)
 
 
-def test_pending_trials_are_never_proposed_and_are_believed(nb201_csv, tmp_path):
-    table = _table(nb201_csv)
+def test_pending_trials_are_never_proposed_and_are_believed(nb201_table, tmp_path):
+    table = nb201_table
     # The candidate pool is only the 24 neighbours of the best cell.
     oracle = _oracle(num_initial_points=6, top_k=1, num_mutations=0, num_random_candidates=0,
                      seed=4)
@@ -159,8 +154,8 @@ def test_pending_trials_are_never_proposed_and_are_believed(nb201_csv, tmp_path)
     assert np.all(var_believed < var_unknown)
     assert var_believed.sum() < 0.5 * var_unknown.sum()
 
-def test_state_round_trip_reproduces_next_proposals(nb201_csv, tmp_path):
-    table = _table(nb201_csv)
+def test_state_round_trip_reproduces_next_proposals(nb201_table, tmp_path):
+    table = nb201_table
     # refit_every=50: the saved GP hyperparameters are reused, not refitted, after the
     # round trip, so a state that lost them would propose differently.
     tuner = _lookup_tuner(_oracle(num_initial_points=5, refit_every=50, seed=6), table,
@@ -182,8 +177,8 @@ def test_state_round_trip_reproduces_next_proposals(nb201_csv, tmp_path):
     assert again == ahead
 
 
-def test_bayesian_optimization_beats_random_search_on_nb201(nb201_csv):
-    table = _table(nb201_csv)
+def test_bayesian_optimization_beats_random_search_on_nb201(nb201_table):
+    table = nb201_table
     random_mean = _expected_best_of_random(list(table.values()), 50)
     assert 93.6 < random_mean < 93.8  # what 50 random queries find on average
     found = [max(acc for _, acc in run_search(_oracle(seed=s), table, 50)) for s in range(4)]

@@ -1,13 +1,12 @@
 """ReinforceController: real Keras Tuner searches, policy learning, exact resume."""
 
-import functools
 import json
 
 import keras_tuner
 import numpy as np
 import pytest
 
-from kerasnas.bench.nb201 import NB201LookupTuner, load_nb201_table, trial_results
+from kerasnas.bench.nb201 import NB201LookupTuner, trial_results
 from kerasnas.oracles import ReinforceController
 from kerasnas.spaces import DenseSpace
 from kerasnas.spaces.encodings import NB201_OPS, NB201Encoding
@@ -40,10 +39,6 @@ def _conv_probabilities(oracle):
     """P(nor_conv_3x3) of every decision along the all-conv sequence."""
     return np.array([p[CONV] for p in oracle.network.probabilities([CONV] * 6)])
 
-
-@functools.lru_cache(maxsize=1)
-def _table(path):
-    return load_nb201_table(path)
 
 
 def test_search_with_keras_tuner_over_a_kerasnas_space_on_digits(digits, tmp_path):
@@ -117,8 +112,8 @@ def test_same_seed_same_search_different_seed_different_search():
     assert _drive(_oracle(seed=6), 10) != first
 
 
-def test_resumed_keras_tuner_search_repeats_the_uninterrupted_one(nb201_csv, tmp_path):
-    table = _table(nb201_csv)
+def test_resumed_keras_tuner_search_repeats_the_uninterrupted_one(nb201_table, tmp_path):
+    table = nb201_table
 
     def search(max_trials, directory, overwrite):
         oracle = ReinforceController(objective="accuracy", max_trials=max_trials, seed=7)
@@ -157,11 +152,11 @@ def test_restoring_state_of_another_space_names_the_problem():
 
 
 @pytest.mark.slow
-def test_beats_random_search_on_nas_bench_201(nb201_csv):
+def test_beats_random_search_on_nas_bench_201(nb201_table):
     from kerasnas.bench.nb201 import best_at, run_search
     from kerasnas.oracles import RandomSearch
 
-    table = _table(nb201_csv)
+    table = nb201_table
     seeds = range(1, 6)
     controller = [best_at(run_search(_oracle(seed=s, space=None), table, 100), 100)
                   for s in seeds]

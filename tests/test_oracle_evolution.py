@@ -1,14 +1,13 @@
 """RegularizedEvolution: aging, one mutation per child, tournaments, and real searches."""
 
 import copy
-import functools
 
 import keras_tuner
 import numpy as np
 import pytest
 from scipy.special import gammaln
 
-from kerasnas.bench.nb201 import load_nb201_table, run_search
+from kerasnas.bench.nb201 import run_search
 from kerasnas.oracles import RegularizedEvolution
 from kerasnas.spaces.encodings import NB201Encoding
 
@@ -33,10 +32,6 @@ def _random_archs(n, seed=0):
             archs.append(arch)
     return archs
 
-
-@functools.lru_cache(maxsize=1)
-def _table(path):
-    return load_nb201_table(path)
 
 
 def test_aging_removes_the_oldest_not_the_worst():
@@ -111,8 +106,8 @@ def _expected_best_of_random(values, n):
     return float(np.sum(values * np.diff(cdf, prepend=0.0)))
 
 
-def test_evolution_beats_random_search_on_nb201(nb201_csv):
-    table = _table(nb201_csv)
+def test_evolution_beats_random_search_on_nb201(nb201_table):
+    table = nb201_table
     random_mean = _expected_best_of_random(list(table.values()), 100)
     assert 93.8 < random_mean < 93.95  # what 100 random queries find on average
     evolution = [max(a for _, a in run_search(_oracle(seed=s), table, 100)) for s in range(3)]

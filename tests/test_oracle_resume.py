@@ -5,7 +5,6 @@ The searches run through a real `keras_tuner.Tuner` on the NAS-Bench-201 table
 Oracles that are not in the package (yet) are left out of the parametrization.
 """
 
-import functools
 import importlib
 import json
 
@@ -13,7 +12,6 @@ import pytest
 
 from kerasnas.bench.nb201 import (
     NB201LookupTuner,
-    load_nb201_table,
     run_search,
     trial_results,
 )
@@ -47,14 +45,10 @@ AVAILABLE = _available()
 TRIALS = 24
 
 
-@functools.lru_cache(maxsize=1)
-def _table(path):
-    return load_nb201_table(path)
-
 
 @pytest.fixture
-def table(nb201_csv):
-    return _table(nb201_csv)
+def table(nb201_table):
+    return nb201_table
 
 
 def _make(name, seed, **extra):
