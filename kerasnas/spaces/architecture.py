@@ -117,6 +117,7 @@ class Encoding:
         if len(set(names)) != len(names):
             raise ValueError(f"{type(self).__name__}: decision names repeat: {names}")
         self._by_name = {d.name: d for d in self.decisions}
+        self._position = {d.name: i for i, d in enumerate(self.decisions)}
         self.key = f"{self.name}-{_short_hash(self.get_config())}"
         _ENCODINGS_BY_KEY.setdefault(self.key, self)
 
@@ -301,13 +302,7 @@ class Architecture:
     values: tuple
 
     def __getitem__(self, name: str):
-        return self.values[self._index(name)]
-
-    def _index(self, name):
-        for i, d in enumerate(self.encoding.decisions):
-            if d.name == name:
-                return i
-        raise KeyError(name)
+        return self.values[self.encoding._position[name]]
 
     def as_dict(self) -> dict:
         return dict(zip((d.name for d in self.encoding.decisions), self.values, strict=True))
