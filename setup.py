@@ -27,9 +27,12 @@ setup(
         # tensorflow-datasets 4.9 imports importlib_resources when downloading but does not
         # declare it.
         "tfds": ["tensorflow-datasets", "importlib_resources"],
+        # LiteRT, the supported TFLite interpreter, for kerasnas.hardware's latency measurements
+        # (tf.lite.Interpreter is the fallback without it).
+        "hardware": ["ai-edge-litert>=2.3"],
         # The test extra includes tfds so the tfds code path is tested up to the network call.
         "test": ["pytest>=7", "pytest-timeout", "pandas", "grpcio", "ruff", "tensorflow-datasets",
-                 "importlib_resources"],
+                 "importlib_resources", "ai-edge-litert>=2.3"],
     },
     entry_points={"console_scripts": ["kerasnas=kerasnas.cli:main"]},
 )
