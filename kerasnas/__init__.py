@@ -22,6 +22,8 @@ _LAZY = {
     "oracles": ("kerasnas.oracles", None),
 }
 
+_NEEDS_TENSORFLOW = ("search", "SearchResult")
+
 __all__ = sorted(_LAZY)
 
 
@@ -30,6 +32,10 @@ def __getattr__(name):
         module_name, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'kerasnas' has no attribute {name!r}") from None
+    if name in _NEEDS_TENSORFLOW:
+        from kerasnas.quiet import import_tensorflow
+
+        import_tensorflow()
     module = importlib.import_module(module_name)
     value = module if attr is None else getattr(module, attr)
     globals()[name] = value

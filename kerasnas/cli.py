@@ -14,7 +14,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -90,9 +89,11 @@ def main(argv=None) -> int:
     """Runs the `kerasnas` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    # TensorFlow's C++ start-up and converter logs drown the command's own output; a user's
-    # own TF_CPP_MIN_LOG_LEVEL wins.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's C++ start-up lines drown the command's own output; a user's own
+    # TF_CPP_MIN_LOG_LEVEL wins (kerasnas.quiet).
+    from kerasnas.quiet import import_tensorflow
+
+    import_tensorflow()
     try:
         return {"search": _search, "export": _export, "report": _report}[args.command](args)
     except (ValueError, TypeError, FileNotFoundError) as err:

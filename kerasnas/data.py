@@ -80,6 +80,11 @@ class TaskSpec:
         output_dim: Number of regression targets (1 for a 1-D target),
             regression only.
         feature_names: Column names of tabular data from pandas or CSV.
+        raw_shape: Per-example shape of the `x` the user gave, before channel
+            axes were added (`(8, 8)` for digits whose `input_shape` is
+            `(8, 8, 1)`); exported models take this shape. None: `input_shape`.
+        raw_dtype: numpy dtype name of the user's `x` (`"uint8"`,
+            `"float64"`, ...); exported models take it. None: float32.
 
     Example:
 
@@ -95,6 +100,8 @@ class TaskSpec:
     classes: tuple | None = None
     output_dim: int | None = None
     feature_names: tuple | None = None
+    raw_shape: tuple | None = None
+    raw_dtype: str | None = None
 
     @property
     def output_units(self) -> int:
@@ -218,11 +225,14 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
                              "give validation_data=(x_val, y_val).")
 
     x, y = _resolve_source(x, y)
+    raw_dtype = _raw_dtype(x)
     x_arr, feature_names = _features(x, "x")
+    raw_shape = tuple(int(d) for d in x_arr.shape[1:])
     x_arr, kind = _shape_for_kind(x_arr, kind, "x")
     y_arr = _targets(y, "y")
     _check_lengths(x_arr, y_arr, "x", "y")
     task, y_enc = _infer_task(x_arr, y_arr, kind, problem, feature_names)
+    task = dataclasses.replace(task, raw_shape=raw_shape, raw_dtype=raw_dtype)
 
     if validation_data is None:
         train_idx, val_idx = _split(y_enc, task, validation_split, seed)
@@ -244,6 +254,18 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
     _check_lengths(xv, yv, "validation x", "validation y")
     yv_enc = _encode_targets(yv, task, "validation y")
     return PreparedData(x_arr, y_enc, xv, yv_enc, task)
+
+
+def _raw_dtype(x) -> str:
+    """The numpy dtype name exported models accept: the user's own when numeric, else float32."""
+    if _is_dataframe(x):
+        dtype = np.result_type(*x.dtypes) if all(
+            isinstance(d, np.dtype) for d in x.dtypes) else np.dtype(object)
+    else:
+        dtype = getattr(x, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        return "float32" if dtype.kind == "f" and dtype.itemsize < 4 else dtype.name
+    return "float32"
 
 
 def _resolve_source(x, y):

@@ -11,6 +11,10 @@ inside, so every artifact takes raw feature values:
   regressor returns `predictions`.
 * `"tflite"`: `DIR/NAME.tflite`, float32 (no quantization).
 
+Every artifact takes examples exactly as the user trained with (`input_shape`,
+`input_dtype`: `(N, 8, 8)` digits, not the model's `(N, 8, 8, 1)`); the cast and
+the channel axis happen inside (`deployment_model`).
+
 Example:
 
 >>> from kerasnas.export import export_model
@@ -40,7 +44,8 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 
 def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", version=1,
-                 classes=None, input_name="inputs") -> dict[str, str]:
+                 classes=None, input_name="inputs", input_shape=None,
+                 input_dtype=None) -> dict[str, str]:
     """Writes `model` in each of `formats` under `directory`.
 
     Args:
@@ -54,6 +59,12 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
             (default None: a regressor if the model's last layer is not a
             softmax, else the column indices are the labels).
         input_name: Name of the SavedModel signature's input (default `"inputs"`).
+        input_shape: Per-example shape the exported artifacts take, e.g. the
+            `(8, 8)` of the user's training `x` where the model takes
+            `(8, 8, 1)` (default None: the model's own input shape). The
+            reshape happens inside every artifact.
+        input_dtype: dtype the artifacts take, e.g. `"uint8"` or `"float64"`
+            (default None: float32); cast to float32 inside.
 
     Returns:
         `{format: path}` for every format written.
@@ -67,13 +78,16 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
     if not name or os.sep in str(name) or name in (".", ".."):
         raise ValueError(f"name must be a plain folder/file name, got {name!r}.")
     directory = Path(directory)
+    classification = classes is not None or is_classifier(model)
+    model = deployment_model(model, input_shape, input_dtype, input_name=input_name)
     directory.mkdir(parents=True, exist_ok=True)
     paths = {}
     if "keras" in formats:
         paths["keras"] = export_keras(model, directory / f"{name}.keras")
     if "savedmodel" in formats:
         paths["savedmodel"] = export_saved_model(
-            model, directory / name / str(version), classes=classes, input_name=input_name)
+            model, directory / name / str(version), classes=classes, input_name=input_name,
+            classification=classification)
     if "tflite" in formats:
         paths["tflite"] = export_tflite(model, directory / f"{name}.tflite")
     return paths
@@ -102,12 +116,59 @@ def export_keras(model, path) -> str:
 
 
 def is_classifier(model) -> bool:
-    """True if the model's output layer applies a softmax."""
-    activation = getattr(model.layers[-1], "activation", None)
+    """True if the model's output layer applies a softmax (looking inside a wrapped model)."""
+    last = model.layers[-1]
+    if hasattr(last, "layers") and last.layers:
+        return is_classifier(last)
+    activation = getattr(last, "activation", None)
     return getattr(activation, "__name__", "") == "softmax"
 
 
-def export_saved_model(model, path, *, classes=None, input_name="inputs") -> str:
+def deployment_model(model, input_shape=None, input_dtype=None, *, input_name="inputs"):
+    """`model` behind an input that takes examples exactly as the user trained with.
+
+    kerasnas models take float32 with a channel axis (`(8, 8, 1)` for 8x8
+    images, `(40, 1)` for sequences); users train with `(N, 8, 8)` uint8 or
+    `(N, 40)` float64. The returned model casts and reshapes inside, so the
+    `.keras` file, the SavedModel and the TFLite model take the user's own
+    arrays. Returns `model` itself when nothing needs adapting.
+
+    Args:
+        model: A built single-input Keras model.
+        input_shape: Per-example shape to accept (default None: the model's).
+        input_dtype: dtype to accept (default None: float32).
+        input_name: Name of the new input (default `"inputs"`).
+
+    Example:
+
+    >>> wrapped = deployment_model(model, (8, 8), "uint8")     # doctest: +SKIP
+    >>> wrapped.input_shape                                     # doctest: +SKIP
+    (None, 8, 8)
+    """
+    import math
+
+    import keras
+    import numpy as np
+
+    model_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    shape = model_shape if input_shape is None else tuple(int(d) for d in input_shape)
+    dtype = np.dtype("float32" if input_dtype is None else input_dtype)
+    if dtype.kind not in "biuf":
+        raise ValueError(f"input_dtype must be a numeric dtype, got {input_dtype!r}.")
+    if math.prod(shape) != math.prod(model_shape):
+        raise ValueError(f"input_shape {shape} has {math.prod(shape)} values per example but the "
+                         f"model takes {model_shape} ({math.prod(model_shape)} values).")
+    if shape == model_shape and dtype == np.float32:
+        return model
+    inputs = keras.Input(shape, dtype=dtype.name, name=input_name)
+    x = inputs if dtype == np.float32 else keras.ops.cast(inputs, "float32")
+    if shape != model_shape:
+        x = keras.layers.Reshape(model_shape, name="to_model_shape")(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_deploy")
+
+
+def export_saved_model(model, path, *, classes=None, input_name="inputs",
+                       classification=None) -> str:
     """Writes a SavedModel with a TF Serving `serving_default` signature to `path`.
 
     Args:
@@ -119,9 +180,15 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs") -> str
             signature returns `probabilities` and `label`; otherwise it
             returns `predictions`.
         input_name: Name of the signature's input (default `"inputs"`).
+        classification: Whether the model is a classifier (default None:
+            `classes` is given or the output layer is a softmax).
 
     Returns:
         `path` as a string.
+
+    A request whose examples have another shape than the model's input fails
+    with `InvalidArgumentError` naming the expected shape (TF Serving's
+    signature alone does not check it and would answer wrongly).
     """
     import keras
     import numpy as np
@@ -131,9 +198,25 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs") -> str
     if path.exists() and any(path.iterdir()):
         raise ValueError(f"{path} already exists and is not empty; choose another version or "
                          "remove it (TF Serving never overwrites a version).")
-    input_shape = tuple(model.inputs[0].shape[1:])
-    spec = tf.TensorSpec((None,) + input_shape, tf.float32, name=input_name)
-    classification = classes is not None or is_classifier(model)
+    input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    spec = tf.TensorSpec((None,) + input_shape, model.inputs[0].dtype, name=input_name)
+    if classification is None:
+        classification = classes is not None or is_classifier(model)
+
+    # The signature's static shape is not enforced on requests, and a wrong rank must not
+    # reach a shape comparison (it fails without saying what was expected): compare both
+    # shapes padded with -1 to one length instead.
+    width = len(input_shape) + 8
+    expected = tf.constant(list(input_shape) + [-1] * (width - len(input_shape)), tf.int32)
+
+    def checked(x):
+        shape = tf.shape(x)
+        padded = tf.concat([shape[1:], tf.fill([width], -1)], axis=0)[:width]
+        ok = tf.reduce_all(tf.equal(padded, expected))
+        tf.debugging.Assert(ok, [f"kerasnas: each example must have shape {input_shape} "
+                                 f"(a request of shape (N, {', '.join(map(str, input_shape))})); "
+                                 "got a request of shape", shape])
+        return x
 
     if classification:
         num_classes = int(model.outputs[0].shape[-1])
@@ -145,13 +228,13 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs") -> str
             values = values.astype(str)
 
         def serve(x):
-            probabilities = model(x, training=False)
+            probabilities = model(checked(x), training=False)
             index = tf.argmax(probabilities, axis=-1)
             return {"probabilities": probabilities,
                     "label": tf.gather(tf.constant(values), index)}
     else:
         def serve(x):
-            return {"predictions": model(x, training=False)}
+            return {"predictions": model(checked(x), training=False)}
 
     archive = keras.export.ExportArchive()
     archive.track(model)

@@ -168,6 +168,7 @@ class SearchResult:
             directory: Output folder (created if missing).
             formats: Any of `"keras"`, `"savedmodel"` (TF Serving layout
                 `directory/name/version/`), `"tflite"` (float32). Default: all three.
+                Each takes examples in the training `x`'s own shape and dtype.
             name: Model name (default `"kerasnas_model"`).
             version: TF Serving version (default 1).
 
@@ -178,7 +179,8 @@ class SearchResult:
 
         classes = self.task.classes if self.task.problem == "classification" else None
         return export_model(self.model, directory, formats=formats, name=name, version=version,
-                            classes=classes)
+                            classes=classes, input_shape=self.task.raw_shape,
+                            input_dtype=self.task.raw_dtype)
 
     def report(self, path) -> str:
         """Writes an HTML page with the leaderboard and plots; returns its path."""
@@ -202,7 +204,8 @@ class SearchResult:
             "search_time": self.search_time,
             "directory": self.directory,
         }
-        (directory / _RESULT_FILE).write_text(json.dumps(_jsonable(data), indent=1))
+        data["layer_modules"] = _layer_modules(self.model)
+        _write_atomically(directory / _RESULT_FILE, json.dumps(_jsonable(data), indent=1))
         return str(directory)
 
     @classmethod
@@ -219,6 +222,7 @@ class SearchResult:
         from kerasnas.spaces.architecture import Architecture
 
         data = json.loads((directory / _RESULT_FILE).read_text())
+        _import_layer_modules(data.get("layer_modules", ()))
         model = keras.saving.load_model(directory / _MODEL_FILE)
         arch = data["architecture"]
         return cls(model=model, architecture=None if arch is None else Architecture.from_json(arch),
@@ -251,14 +255,55 @@ def as_model_input(x, task) -> np.ndarray:
     except (TypeError, ValueError) as err:
         raise TypeError(f"x must be numeric (a numpy array or DataFrame of numbers): {err}") from None
     shape = tuple(task.input_shape)
+    raw = tuple(task.raw_shape or shape)
     if array.shape[1:] == shape:
         return array
-    if array.shape[1:] + (1,) == shape:
-        return array[..., None]
-    if array.ndim >= 1 and math.prod(array.shape[1:]) == math.prod(shape) and len(shape) > 1:
+    if array.shape[1:] == raw or array.shape[1:] + (1,) == shape:
         return array.reshape((len(array),) + shape)
-    raise ValueError(f"x has per-example shape {array.shape[1:]}, but the model takes {shape}; "
-                     "pass examples shaped like the training data.")
+    raise ValueError(f"x has per-example shape {array.shape[1:]}, but this search was trained on "
+                     f"examples of shape {raw}; pass x of shape (N, {', '.join(map(str, raw))}).")
+
+
+def _layer_modules(model) -> list[str]:
+    """Modules defining the model's non-Keras layer classes (kerasnas's own, a user's ops).
+
+    Custom layers register with Keras when their module is imported; `load`
+    imports these first so a fresh process can rebuild the model.
+    """
+    modules = {"kerasnas.spaces.layers"}
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        module = type(layer).__module__
+        if not module.startswith("keras") and module != "__main__":
+            modules.add(module)
+        stack.extend(getattr(layer, "layers", ()))
+    return sorted(modules)
+
+
+def _import_layer_modules(modules) -> None:
+    import importlib
+    import warnings
+
+    for module in ["kerasnas.spaces.layers", *modules]:
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            warnings.warn(f"Could not import {module!r}, which defines layers of the saved model "
+                          f"({err}); import it before SearchResult.load.", stacklevel=3)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Writes `text` to `path` through a temporary file and a rename: never half-written."""
+    import os
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp",
+                                     delete=False) as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(f.name, path)
 
 
 def _finite(value) -> bool:
@@ -290,7 +335,7 @@ def _task_from_dict(data) -> Any:
     dtype = data.pop("classes_dtype", None)
     if data.get("classes") is not None:
         data["classes"] = tuple(np.asarray(data["classes"], dtype=dtype).tolist())
-    for key in ("input_shape", "feature_names"):
+    for key in ("input_shape", "feature_names", "raw_shape"):
         if data.get(key) is not None:
             data[key] = tuple(data[key])
     return TaskSpec(**data)

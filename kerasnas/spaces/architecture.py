@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
 from typing import Any, ClassVar, Iterable, Mapping
 
@@ -42,6 +43,8 @@ import numpy as np
 SPACE_HP_NAME = "kerasnas_space"
 
 _ENCODING_CLASSES: dict[str, type["Encoding"]] = {}
+# Imported on demand by `Encoding.from_spec`, so loading never depends on earlier imports.
+_BUILTIN_ENCODINGS_MODULE = "kerasnas.spaces.encodings"
 _ENCODINGS_BY_KEY: dict[str, "Encoding"] = {}
 
 
@@ -127,16 +130,33 @@ class Encoding:
         return {}
 
     def to_spec(self) -> dict:
-        return {"name": self.name, "config": self.get_config()}
+        """`{"name", "config", "module"}`: enough to rebuild the encoding in a fresh process."""
+        return {"name": self.name, "config": self.get_config(), "module": type(self).__module__}
 
     @staticmethod
     def from_spec(spec: Mapping) -> "Encoding":
-        """Rebuilds an encoding from `to_spec()` output."""
+        """Rebuilds an encoding from `to_spec()` output, in this or a fresh process.
+
+        Encodings register themselves when their module is imported, so a spec
+        names its module and loading imports it (kerasnas's own encodings are
+        always found). A user's encoding defined in a script (`__main__`) must
+        be imported before loading, or live in an importable module.
+        """
+        name = spec.get("name")
+        if name not in _ENCODING_CLASSES:
+            for module in (_BUILTIN_ENCODINGS_MODULE, spec.get("module")):
+                if module and module != "__main__":
+                    try:
+                        importlib.import_module(module)
+                    except ImportError:
+                        pass
         try:
-            cls = _ENCODING_CLASSES[spec["name"]]
+            cls = _ENCODING_CLASSES[name]
         except KeyError:
             raise ValueError(
-                f"Unknown encoding {spec.get('name')!r}; known: {sorted(_ENCODING_CLASSES)}."
+                f"Unknown encoding {name!r} (defined in module {spec.get('module')!r}); known: "
+                f"{sorted(_ENCODING_CLASSES)}. Import the module that defines it (decorated with "
+                "@register_encoding) before loading."
             ) from None
         return cls(**spec["config"])
 
