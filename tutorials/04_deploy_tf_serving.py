@@ -5,7 +5,8 @@ so clients send raw feature values:
 
 * `DIR/NAME.keras`: reload with `keras.saving.load_model`;
 * `DIR/NAME/VERSION/`: a SavedModel in TF Serving's layout, whose
-  `serving_default` signature takes `inputs` and returns `probabilities` and
+  `serving_default` signature takes `inputs` (the shape and dtype of the `x`
+  you searched with, here `(N, 8, 8)` float64) and returns `probabilities` and
   `label` (the class in your own label values);
 * `DIR/NAME.tflite`: float32 TFLite for mobile and edge devices.
 
@@ -57,7 +58,7 @@ import tensorflow as tf  # noqa: E402
 serve = tf.saved_model.load(paths["savedmodel"]).signatures["serving_default"]
 print("signature inputs:", serve.structured_input_signature[1])
 print("signature outputs:", serve.structured_outputs)
-batch = x[1500:1503, ..., None].astype("float32")  # (3, 8, 8, 1): the model's input shape
+batch = x[1500:1503]  # (3, 8, 8) float64: the shape and dtype search() was given
 outputs = serve(inputs=tf.constant(batch))
 print("labels:", [v.decode() for v in outputs["label"].numpy()], "true:", y[1500:1503].tolist())
 np.testing.assert_allclose(outputs["probabilities"].numpy(), result.predict_proba(batch),
