@@ -64,13 +64,14 @@ class DenseSpace(NASHyperModel):
     def build_body(self, x, arch):
         x = keras.layers.Flatten()(x) if len(x.shape) > 2 else x
         for i in range(arch["num_layers"]):
-            units = arch[f"units{i}"]
-            h = keras.layers.Dense(units, activation=arch["activation"])(x)
-            if arch["dropout"] > 0:
-                h = keras.layers.Dropout(arch["dropout"])(h)
-            if arch["skip"] and i > 0:
-                shortcut = x if x.shape[-1] == units else keras.layers.Dense(
-                    units, use_bias=False)(x)
-                h = keras.layers.Add()([shortcut, h])
-            x = h
+            with keras.name_scope(f"layer{i}"):  # tags weights for kerasnas.net2net
+                units = arch[f"units{i}"]
+                h = keras.layers.Dense(units, activation=arch["activation"])(x)
+                if arch["dropout"] > 0:
+                    h = keras.layers.Dropout(arch["dropout"])(h)
+                if arch["skip"] and i > 0:
+                    shortcut = x if x.shape[-1] == units else keras.layers.Dense(
+                        units, use_bias=False)(x)
+                    h = keras.layers.Add()([shortcut, h])
+                x = h
         return x

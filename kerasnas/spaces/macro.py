@@ -91,26 +91,30 @@ class MacroSpace(NASHyperModel):
         return tuple(sorted({k * num_layers // (r + 1) for k in range(1, r + 1)}))
 
     def build_body(self, x, arch):
-        x = layer_class(x, "conv")(self.stem_channels, 3, padding="same", use_bias=False)(x)
-        x = batch_norm(x)
+        # Name scopes tag each layer's weights with its decision group ("stem", "layer{i}");
+        # kerasnas.net2net reads them to match a child's layers with its parent's.
+        with keras.name_scope("stem"):
+            x = layer_class(x, "conv")(self.stem_channels, 3, padding="same", use_bias=False)(x)
+            x = batch_norm(x)
         layers = self.encoding.layers(arch)
         reductions = self.reductions(len(layers))
         outputs, scales, scale = [], [], 0  # scale: stride-2 steps taken so far
         for i, layer in enumerate(layers):
-            if layer["skips"]:
-                parts = [x]
-                for j in layer["skips"]:
-                    factor = 2 ** (scale - scales[j])
-                    y = outputs[j]
-                    if factor > 1:
-                        y = layer_class(y, "avg")(factor, strides=factor, padding="same")(y)
-                    parts.append(relu_conv_bn(y, x.shape[-1], 1))
-                x = keras.layers.Concatenate()(parts)
-            stride = 2 if i in reductions else 1
-            x = apply_op(layer["op"], x, layer["width"], stride)
-            scale += stride == 2
-            outputs.append(x)
-            scales.append(scale)
+            with keras.name_scope(f"layer{i}"):
+                if layer["skips"]:
+                    parts = [x]
+                    for j in layer["skips"]:
+                        factor = 2 ** (scale - scales[j])
+                        y = outputs[j]
+                        if factor > 1:
+                            y = layer_class(y, "avg")(factor, strides=factor, padding="same")(y)
+                        parts.append(relu_conv_bn(y, x.shape[-1], 1))
+                    x = keras.layers.Concatenate()(parts)
+                stride = 2 if i in reductions else 1
+                x = apply_op(layer["op"], x, layer["width"], stride)
+                scale += stride == 2
+                outputs.append(x)
+                scales.append(scale)
         x = keras.layers.Activation("relu")(x)
         pool = keras.layers.GlobalAveragePooling1D if len(x.shape) == 3 \
             else keras.layers.GlobalAveragePooling2D
