@@ -1,0 +1,52 @@
+"""Input adapters: validation with clear errors, task inference, splits, loading.
+
+`prepare_data` turns what a user has (numpy arrays, pandas objects, a
+`tf.data.Dataset`, or a data set name) into float32 arrays plus a `TaskSpec`
+that says what kind of model to build. Every check runs before any training.
+
+How the task is inferred (each rule can be overridden with `kind=` or
+`problem=`):
+
+| x                          | kind (default)                               |
+|----------------------------|----------------------------------------------|
+| `(N, D)` numpy             | tabular; `kind="sequence"` reads `(N, L)`    |
+| `(N, H, W)`                | image, a channel axis is added: `(H, W, 1)`  |
+|                            | `kind="sequence"` reads `(N, L, C)` instead  |
+| `(N, H, W, C)`             | image                                        |
+| pandas DataFrame           | always tabular                               |
+
+| y                                   | problem (default)                     |
+|-------------------------------------|---------------------------------------|
+| int, str or bool labels `(N,)`      | classification                        |
+| one-hot rows `(N, K)` of 0/1        | classification with K classes         |
+| float `(N,)`                        | regression, `output_dim=1`            |
+| float `(N, K)` that is not one-hot  | regression, `output_dim=K`            |
+
+Float labels are regression targets even when they are all whole numbers
+(0.0/1.0): pass `problem="classification"` to treat them as classes.
+
+Normalisation is not applied to the arrays: `normalization_layers` returns
+Keras layers adapted on the training split, which go inside the model so it
+takes raw inputs. Likewise the model predicts class indices and
+`decode_labels` maps them back to the user's own label values.
+
+Example:
+
+>>> from kerasnas.data import load_dataset, prepare_data
+>>> x, y = load_dataset("digits")
+>>> data = prepare_data(x, y, seed=0)
+>>> data.task.kind, data.task.problem, data.task.input_shape, data.task.num_classes
+('image', 'classification', (8, 8, 1), 10)
+"""
+
+from kerasnas.data.labels import decode_labels, encode_labels
+from kerasnas.data.loaders import TFDS_DOWNLOAD_HOST, load_dataset
+from kerasnas.data.prepare import normalization_layers, prepare_data
+from kerasnas.data.task import KINDS, PROBLEMS, PreparedData, TaskSpec
+from kerasnas.validation import validate_budget, validate_choice
+
+__all__ = [
+    "KINDS", "PROBLEMS", "TaskSpec", "PreparedData", "prepare_data", "load_dataset",
+    "normalization_layers", "encode_labels", "decode_labels", "validate_budget",
+    "validate_choice", "TFDS_DOWNLOAD_HOST",
+]

@@ -1,0 +1,172 @@
+"""`prepare_data`: validate, infer the task, split; and the normalisation layers."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from kerasnas.data.adapters import (
+    _check_lengths,
+    _features,
+    _is_dataframe,
+    _is_tf_dataset,
+    _raw_dtype,
+    _targets,
+)
+from kerasnas.data.inference import _infer_task, _shape_for_kind
+from kerasnas.data.labels import _encode_targets
+from kerasnas.data.loaders import _dataset_to_arrays, load_dataset
+from kerasnas.data.splits import _split
+from kerasnas.data.task import KINDS, PROBLEMS, PreparedData
+from kerasnas.validation import validate_choice
+
+
+def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=None,
+                 kind=None, problem=None) -> PreparedData:
+    """Validates `(x, y)`, infers the task and splits off validation data.
+
+    Args:
+        x: Examples: a numpy array (or nested list), a pandas DataFrame, a
+            `tf.data.Dataset` of `(x, y)` pairs (batched or not; `y` must then
+            be None), or a name for `load_dataset` such as `"digits"` or
+            `"tfds:mnist"` (`y` must then be None).
+        y: Targets: a numpy array, list or pandas Series/DataFrame; or, when
+            `x` is a DataFrame, the name of its target column. Default None.
+        validation_data: `(x_val, y_val)` or a `tf.data.Dataset`, checked
+            like `x` and `y`; or None (default) to split `validation_split` of
+            the examples off.
+        validation_split: Share held out when `validation_data` is None
+            (default 0.2), strictly between 0 and 1. Classification splits are
+            stratified: every class keeps at least one example in training and,
+            when it has two or more, at least one in validation.
+        seed: Seed of the split (default None: a different split each call).
+        kind: Overrides the input kind (default None: inferred, see the module
+            docstring): `"image"`, `"sequence"` or `"tabular"`.
+        problem: Overrides the problem (default None: inferred):
+            `"classification"` or `"regression"`.
+
+    Returns:
+        A `PreparedData`.
+
+    Raises:
+        ValueError: empty data, mismatched lengths, NaN or inf values, a
+            single class, wrong rank, unseen validation labels, bad split.
+        TypeError: non-numeric features, unsupported input types.
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(40, 5))
+    >>> data = prepare_data(x, np.array(["no", "yes"] * 20), seed=1)
+    >>> data.task.describe()
+    'tabular classification, input (5,), 2 classes'
+    >>> data.x_train.shape, data.x_val.shape
+    ((32, 5), (8, 5))
+    """
+    if kind is not None:
+        kind = validate_choice("kind", kind, KINDS)
+    if problem is not None:
+        problem = validate_choice("problem", problem, PROBLEMS)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int or None; got {seed!r}.")
+    if validation_data is None:
+        if (isinstance(validation_split, bool) or not isinstance(validation_split, (int, float))
+                or not 0 < validation_split < 1):
+            raise ValueError(f"validation_split must be a number strictly between 0 and 1; "
+                             f"got {validation_split!r}. Pass e.g. validation_split=0.2, or "
+                             "give validation_data=(x_val, y_val).")
+
+    x, y = _resolve_source(x, y)
+    raw_dtype = _raw_dtype(x)
+    x_arr, feature_names = _features(x, "x")
+    raw_shape = tuple(int(d) for d in x_arr.shape[1:])
+    x_arr, kind = _shape_for_kind(x_arr, kind, "x")
+    y_arr = _targets(y, "y")
+    _check_lengths(x_arr, y_arr, "x", "y")
+    task, y_enc = _infer_task(x_arr, y_arr, kind, problem, feature_names)
+    task = dataclasses.replace(task, raw_shape=raw_shape, raw_dtype=raw_dtype)
+
+    if validation_data is None:
+        train_idx, val_idx = _split(y_enc, task, validation_split, seed)
+        return PreparedData(x_arr[train_idx], y_enc[train_idx], x_arr[val_idx],
+                            y_enc[val_idx], task)
+
+    x_val, y_val = _validation_source(validation_data)
+    if feature_names is not None and _is_dataframe(x_val):
+        missing = [c for c in feature_names if c not in x_val.columns]
+        if missing:
+            raise ValueError(f"validation_data's x lacks the column(s) {missing} that x has.")
+        x_val = x_val[list(feature_names)]
+    xv, _ = _features(x_val, "validation x")
+    xv, _ = _shape_for_kind(xv, task.kind, "validation x")
+    if xv.shape[1:] != tuple(task.input_shape):
+        raise ValueError(f"validation x has per-example shape {xv.shape[1:]}, but x has "
+                         f"{tuple(task.input_shape)}; pass validation examples shaped like x.")
+    yv = _targets(y_val, "validation y")
+    _check_lengths(xv, yv, "validation x", "validation y")
+    yv_enc = _encode_targets(yv, task, "validation y")
+    return PreparedData(x_arr, y_enc, xv, yv_enc, task)
+
+
+def _resolve_source(x, y):
+    """Turns a data set name or a tf.data.Dataset into `(x, y)`."""
+    if isinstance(x, (str, os.PathLike)):
+        if y is not None:
+            raise ValueError(f"y must be None when x names a data set ({str(x)!r}): the targets "
+                             "come from the data set.")
+        return load_dataset(x)
+    if _is_tf_dataset(x):
+        if y is not None:
+            raise ValueError("y must be None when x is a tf.data.Dataset: the dataset must "
+                             "yield (x, y) pairs.")
+        return _dataset_to_arrays(x, "x")
+    if y is None:
+        raise ValueError("y is required: pass the targets as y (or a tf.data.Dataset of "
+                         "(x, y) pairs, or a data set name, as x).")
+    if isinstance(y, str):
+        if not _is_dataframe(x):
+            raise TypeError(f"y is the string {y!r}; a column name is only accepted when x is "
+                            "a pandas DataFrame. Pass the targets as an array.")
+        if y not in x.columns:
+            raise ValueError(f"x has no column {y!r} to use as the target; its columns are "
+                             f"{list(x.columns)}.")
+        return x.drop(columns=[y]), x[y]
+    return x, y
+
+
+def _validation_source(validation_data):
+    if _is_tf_dataset(validation_data):
+        return _dataset_to_arrays(validation_data, "validation_data")
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise TypeError("validation_data must be a tuple (x_val, y_val) or a tf.data.Dataset of "
+                        f"(x, y) pairs; got {type(validation_data).__name__}.")
+    return validation_data
+
+
+def normalization_layers(prepared):
+    """Keras layers that standardise raw inputs, adapted on `prepared.x_train`.
+
+    The statistics are per channel for images and sequences (the last axis)
+    and per feature for tabular data, so the model takes raw inputs. Each call
+    returns new layers.
+
+    Args:
+        prepared: A `PreparedData`.
+
+    Returns:
+        `[keras.layers.Normalization]`, already adapted.
+
+    Example:
+
+    >>> data = prepare_data(*load_dataset("digits"), seed=0)
+    >>> [layer] = normalization_layers(data)
+    >>> tuple(layer.mean.shape)
+    (1, 1, 1, 1)
+    """
+    import keras
+
+    layer = keras.layers.Normalization(axis=-1, name="normalize")
+    layer.adapt(prepared.x_train)
+    return [layer]

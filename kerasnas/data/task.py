@@ -1,0 +1,117 @@
+"""`TaskSpec` (what the data asks for) and `PreparedData` (validated, split arrays)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+#: Input kinds a `TaskSpec` can have.
+KINDS = ("image", "sequence", "tabular")
+
+
+#: Problems a `TaskSpec` can have.
+PROBLEMS = ("classification", "regression")
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSpec:
+    """What the data asks for: input kind, problem, shapes and label values.
+
+    Attributes:
+        kind: `"image"`, `"sequence"` or `"tabular"`.
+        problem: `"classification"` or `"regression"`.
+        input_shape: Per-example shape the model's `Input` takes, e.g.
+            `(8, 8, 1)`, `(100, 1)` or `(13,)`.
+        num_classes: Number of classes (>= 2), classification only.
+        classes: The user's label values; encoded label `i` is `classes[i]`
+            (classification only).
+        output_dim: Number of regression targets (1 for a 1-D target),
+            regression only.
+        feature_names: Column names of tabular data from pandas or CSV.
+        raw_shape: Per-example shape of the `x` the user gave, before channel
+            axes were added (`(8, 8)` for digits whose `input_shape` is
+            `(8, 8, 1)`); exported models take this shape. None: `input_shape`.
+        raw_dtype: numpy dtype name of the user's `x` (`"uint8"`,
+            `"float64"`, ...); exported models take it. None: float32.
+
+    Example:
+
+    >>> task = TaskSpec("tabular", "classification", (4,), 3, ("a", "b", "c"), None, None)
+    >>> task.loss, task.output_units, task.objective
+    ('sparse_categorical_crossentropy', 3, 'val_accuracy')
+    """
+
+    kind: str
+    problem: str
+    input_shape: tuple
+    num_classes: int | None = None
+    classes: tuple | None = None
+    output_dim: int | None = None
+    feature_names: tuple | None = None
+    raw_shape: tuple | None = None
+    raw_dtype: str | None = None
+
+    @property
+    def output_units(self) -> int:
+        """Units of the model's last Dense layer."""
+        return int(self.num_classes if self.problem == "classification" else self.output_dim)
+
+    @property
+    def output_activation(self) -> str:
+        """`"softmax"` for classification, `"linear"` for regression."""
+        return "softmax" if self.problem == "classification" else "linear"
+
+    @property
+    def loss(self) -> str:
+        """Keras loss name: sparse categorical cross-entropy or mean squared error."""
+        if self.problem == "classification":
+            return "sparse_categorical_crossentropy"
+        return "mean_squared_error"
+
+    @property
+    def metrics(self) -> tuple:
+        """Keras metric names: `("accuracy",)` or `("mae",)`."""
+        return ("accuracy",) if self.problem == "classification" else ("mae",)
+
+    @property
+    def objective(self) -> str:
+        """Default search objective: `"val_accuracy"` or `"val_loss"`."""
+        return "val_accuracy" if self.problem == "classification" else "val_loss"
+
+    @property
+    def objective_direction(self) -> str:
+        """`"max"` for `"val_accuracy"`, `"min"` for `"val_loss"`."""
+        return "max" if self.problem == "classification" else "min"
+
+    def describe(self) -> str:
+        """One line for logs, e.g. `image classification, input (8, 8, 1), 10 classes`."""
+        if self.problem == "classification":
+            what = f"{self.num_classes} classes"
+        else:
+            what = f"{self.output_dim} target(s)"
+        return f"{self.kind} {self.problem}, input {tuple(self.input_shape)}, {what}"
+
+
+@dataclasses.dataclass
+class PreparedData:
+    """Validated, split arrays and the inferred task.
+
+    Attributes:
+        x_train: float32, shape `(N,) + task.input_shape`, raw values (the
+            model normalises them).
+        y_train: int32 class indices (classification) or float32 targets.
+        x_val: Like `x_train`, the validation examples.
+        y_val: Like `y_train`, the validation targets.
+        task: The `TaskSpec`.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    task: TaskSpec
+
+    def __repr__(self):
+        return (f"PreparedData({self.task.describe()}; train {self.x_train.shape}, "
+                f"val {self.x_val.shape})")
