@@ -28,6 +28,7 @@ STRATEGIES = {
     "bayesian": ("BayesianOptimization", {}),
     "reinforce": ("ReinforceController", {}),
     "ppo": ("ReinforceController", {"ppo": True}),
+    "net2net": ("Net2NetSearch", {}),
 }
 
 #: Space names accepted by `search(space=...)`: name -> class in kerasnas.spaces.

@@ -46,6 +46,8 @@ import numpy as np
 from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.engine.objective import MultiObjective
 
+from kerasnas.net2net import inherit as weight_inheritance
+
 
 class TrialCrashedError(keras_tuner.errors.FatalError):
     """A trial raised an unexpected exception: a bug, so the search stops."""
@@ -98,6 +100,9 @@ class NASTuner(keras_tuner.Tuner):
             objective, or None to train every epoch (default 3).
         verbose: 0 silent, 1 one line per trial and a progress bar, 2 also
             Keras's per-epoch lines (default 1).
+        inherit_weights: Start a child trial from its parent trial's weights
+            (`kerasnas.net2net.inherit`): True, False, or "auto" (default:
+            only when the oracle asks, as `Net2NetSearch` does).
         directory, project_name, overwrite: As in Keras Tuner: the project
             lives in `directory/project_name`; `overwrite=False` (default)
             resumes a project found there.
@@ -105,7 +110,8 @@ class NASTuner(keras_tuner.Tuner):
     """
 
     def __init__(self, oracle, hypermodel, *, epochs=10, batch_size=32, time_budget=None,
-                 train_fraction=1.0, early_stopping=3, verbose=1, directory=None,
+                 train_fraction=1.0, early_stopping=3, verbose=1, inherit_weights="auto",
+                 directory=None,
                  project_name=None, overwrite=False, **kwargs):
         if not 0.0 < float(train_fraction) <= 1.0:
             raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}.")
@@ -119,6 +125,7 @@ class NASTuner(keras_tuner.Tuner):
         self.train_fraction = float(train_fraction)
         self.early_stopping = None if early_stopping is None else int(early_stopping)
         self.verbose = int(verbose)
+        self.inherit_weights = weight_inheritance.check_option(inherit_weights)
         self.stopped_by = None
         self._deadline = None
         # Keras Tuner prints "Reloading Tuner from ..." when it resumes: report it our way.
@@ -186,6 +193,7 @@ class NASTuner(keras_tuner.Tuner):
         try:
             model = self._try_build(hp)
             cost = self._cost(model)
+            cost.update(weight_inheritance.inherit(self, trial, model, x))
             deadline = _DeadlineStop(self._deadline) if self._deadline is not None else None
             callbacks = [_CostLogger(cost)] + user_callbacks
             callbacks += self._early_stopping_callbacks()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import keras_tuner
 import numpy as np
 
+from kerasnas.oracles.lineage import lineage_values
 from kerasnas.spaces.architecture import SPACE_HP_NAME, Architecture, Encoding
 
 _RUNNING, _IDLE, _STOPPED = "RUNNING", "IDLE", "STOPPED"
@@ -62,6 +63,9 @@ class ArchitectureOracle(keras_tuner.Oracle):
         self._fitness: dict[str, float] = {}  # str(arch) -> fitness of every finished arch
         self._failed: set[str] = set()
         self._pending: dict[str, str] = {}  # trial_id -> str(arch) of running trials
+        self._trial_of: dict[str, str] = {}  # str(arch) -> id of the trial that evaluated it
+        #: Set by `propose()` to the parent a child was derived from (see `oracles/lineage.py`).
+        self.proposal_parent = None
 
     # ------------------------------------------------------------ subclasses
     def propose(self) -> Architecture | None:
@@ -119,8 +123,9 @@ class ArchitectureOracle(keras_tuner.Oracle):
 
     # ------------------------------------------------------ Keras Tuner API
     def populate_space(self, trial_id):
-        arch = None
+        arch = parent = None
         for _ in range(self.max_collisions):
+            self.proposal_parent = None
             proposal = self.propose()
             if proposal is None:
                 if self.ongoing_trials:
@@ -133,7 +138,7 @@ class ArchitectureOracle(keras_tuner.Oracle):
                 continue
             if key in self._failed or key in self._pending.values():
                 continue
-            arch = proposal
+            arch, parent = proposal, self.proposal_parent
             break
         if arch is None:
             arch = self._random_unseen()
@@ -142,6 +147,7 @@ class ArchitectureOracle(keras_tuner.Oracle):
         self._pending[trial_id] = str(arch)
         values = {hp.name: hp.default for hp in self.hyperparameters.space}
         values.update(arch.to_hp_values())
+        values.update(lineage_values(self, parent))
         return {"status": _RUNNING, "values": values}
 
     def _random_unseen(self, tries=1000):
@@ -162,6 +168,7 @@ class ArchitectureOracle(keras_tuner.Oracle):
         if status == "COMPLETED" and trial.score is not None and np.isfinite(trial.score):
             fitness = self._fitness_of(trial.score)
             self._fitness[key] = fitness
+            self._trial_of[key] = trial.trial_id
             self.observe(self.encoding.from_string(key), fitness)
         else:
             self._failed.add(key)
@@ -176,6 +183,7 @@ class ArchitectureOracle(keras_tuner.Oracle):
             "fitness": self._fitness,
             "failed": sorted(self._failed),
             "pending": self._pending,
+            "trial_of": self._trial_of,
             "algorithm": self.get_algorithm_state(),
         }
         return state
@@ -190,4 +198,5 @@ class ArchitectureOracle(keras_tuner.Oracle):
         self._fitness = dict(ours["fitness"])
         self._failed = set(ours["failed"])
         self._pending = dict(ours["pending"])
+        self._trial_of = dict(ours.get("trial_of", {}))
         self.set_algorithm_state(ours["algorithm"])

@@ -82,7 +82,7 @@ class RegularizedEvolution(ArchitectureOracle):
     def propose(self):
         if len(self.population) < self.population_size:
             return self.encoding.sample(self.rng)
-        parent = self.select_parent()
+        parent = self.proposal_parent = self.select_parent()
         return self.encoding.mutate(self.encoding.from_string(parent), self.rng)
 
     def select_parent(self) -> str:
