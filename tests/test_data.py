@@ -54,12 +54,66 @@ def test_2d_array_is_tabular_unless_kind_says_sequence():
     assert sequence.x_train.shape[1:] == (12, 1)
 
 
-def test_3d_array_is_a_sequence_with_kind_override():
+def test_3d_array_kind_follows_its_sides_with_override():
     x = np.random.default_rng(0).normal(size=(30, 50, 2))
     y = np.arange(30) % 3
-    assert prepare_data(x, y, seed=0).task.kind == "image"
-    data = prepare_data(x, y, seed=0, kind="Sequence")
+    data = prepare_data(x, y, seed=0)
     assert (data.task.kind, data.task.input_shape) == ("sequence", (50, 2))
+    assert "kind='image'" in data.note  # the note says how to override
+    image = prepare_data(x, y, seed=0, kind="Image")
+    assert (image.task.kind, image.task.input_shape) == ("image", (50, 2, 1))
+    assert image.note == ""
+
+
+def _signals(n, length, rng):
+    """Noisy sines with a random phase: class 1 has three times the frequency of class 0."""
+    y = np.arange(n) % 2
+    t = np.linspace(0, 1, length)
+    x = np.sin(2 * np.pi * (1 + 2 * y[:, None]) * t + rng.uniform(0, 6, (n, 1)))
+    return x + 0.3 * rng.normal(size=(n, length)), y
+
+
+@pytest.mark.parametrize("shape, kind, input_shape", [
+    ((40,), "sequence", (40, 1)),          # a signal passed flat
+    ((40, 1), "sequence", (40, 1)),        # a width-1 "image" is a sequence
+    ((100, 6), "sequence", (100, 6)),      # six channels
+    ((8, 8), "image", (8, 8, 1)),
+    ((28, 28), "image", (28, 28, 1)),
+    ((32, 32, 3), "image", (32, 32, 3)),
+])
+def test_inferred_kind_of_tricky_shapes(shape, kind, input_shape):
+    rng = np.random.default_rng(0)
+    x, y = _signals(60, shape[0], rng)
+    if len(shape) > 1:  # the signal along the first axis, smooth copies along the others
+        x = np.repeat(x.reshape(60, shape[0], *([1] * (len(shape) - 1))), 1, axis=1)
+        x = np.broadcast_to(x, (60,) + shape) + 0.01 * rng.normal(size=(60,) + shape)
+    data = prepare_data(x, y, seed=0)
+    assert (data.task.kind, data.task.input_shape) == (kind, input_shape), data.note
+    assert data.note.startswith(f"(N, {shape[0]}")
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "wine", "digits_flat", "iid"])
+def test_tables_stay_tables(name):
+    from sklearn import datasets
+
+    rng = np.random.default_rng(0)
+    x, y = {"breast_cancer": lambda: datasets.load_breast_cancer(return_X_y=True),
+            "wine": lambda: datasets.load_wine(return_X_y=True),
+            "digits_flat": lambda: datasets.load_digits(return_X_y=True),
+            "iid": lambda: (rng.normal(size=(200, 30)), np.arange(200) % 2)}[name]()
+    for features in (x, (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1)):
+        data = prepare_data(features, y, seed=0)
+        assert data.task.kind == "tabular", (name, data.note)
+
+
+def test_signal_columns_are_a_sequence_unless_overridden():
+    x, y = _signals(80, 64, np.random.default_rng(1))
+    data = prepare_data(x, y, seed=0)
+    assert (data.task.kind, data.task.input_shape) == ("sequence", (64, 1))
+    assert "kind='tabular'" in data.note
+    assert prepare_data(x, y, seed=0, kind="tabular").task.kind == "tabular"
+    frame = pd.DataFrame(x)  # named columns are features, never a signal
+    assert prepare_data(frame, y, seed=0).task.kind == "tabular"
 
 
 def test_dataframe_with_string_series_labels():

@@ -4,16 +4,21 @@
 `tf.data.Dataset`, or a data set name) into float32 arrays plus a `TaskSpec`
 that says what kind of model to build. Every check runs before any training.
 
-How the task is inferred (each rule can be overridden with `kind=` or
-`problem=`):
+How the task is inferred (`kerasnas.data.inference.infer_kind`; each rule can be
+overridden with `kind=` or `problem=`, and `PreparedData.note` says in one line
+what was inferred and how to override it):
 
-| x                          | kind (default)                               |
-|----------------------------|----------------------------------------------|
-| `(N, D)` numpy             | tabular; `kind="sequence"` reads `(N, L)`    |
-| `(N, H, W)`                | image, a channel axis is added: `(H, W, 1)`  |
-|                            | `kind="sequence"` reads `(N, L, C)` instead  |
-| `(N, H, W, C)`             | image                                        |
-| pandas DataFrame           | always tabular                               |
+| x                          | kind (default)                                        |
+|----------------------------|-------------------------------------------------------|
+| `(N, H, W, C)`             | image                                                 |
+| `(N, A, B)`                | image `(A, B, 1)` when both sides look spatial (each  |
+|                            | >= 8, neither > 4x the other: `(8, 8)`, `(28, 28)`);  |
+|                            | else a sequence of length A with B channels           |
+|                            | (`(40, 1)`, `(100, 6)`)                               |
+| `(N, D)` numpy             | a sequence `(D, 1)` when the columns behave like a    |
+|                            | signal (>= 16 columns of one scale, neighbours        |
+|                            | correlated: `looks_like_signal`); else tabular        |
+| pandas DataFrame           | always tabular                                        |
 
 | y                                   | problem (default)                     |
 |-------------------------------------|---------------------------------------|

@@ -82,7 +82,9 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
     raw_dtype = _raw_dtype(x)
     x_arr, feature_names = _features(x, "x")
     raw_shape = tuple(int(d) for d in x_arr.shape[1:])
-    x_arr, kind = _shape_for_kind(x_arr, kind, "x")
+    if kind is None and feature_names is not None:
+        kind = "tabular"  # a DataFrame's columns are named features, never a signal
+    x_arr, kind, note = _shape_for_kind(x_arr, kind, "x")
     y_arr = _targets(y, "y")
     _check_lengths(x_arr, y_arr, "x", "y")
     task, y_enc = _infer_task(x_arr, y_arr, kind, problem, feature_names)
@@ -91,7 +93,7 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
     if validation_data is None:
         train_idx, val_idx = _split(y_enc, task, validation_split, seed)
         return PreparedData(x_arr[train_idx], y_enc[train_idx], x_arr[val_idx],
-                            y_enc[val_idx], task)
+                            y_enc[val_idx], task, note)
 
     x_val, y_val = _validation_source(validation_data)
     if feature_names is not None and _is_dataframe(x_val):
@@ -100,14 +102,14 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
             raise ValueError(f"validation_data's x lacks the column(s) {missing} that x has.")
         x_val = x_val[list(feature_names)]
     xv, _ = _features(x_val, "validation x")
-    xv, _ = _shape_for_kind(xv, task.kind, "validation x")
+    xv, _, _ = _shape_for_kind(xv, task.kind, "validation x")
     if xv.shape[1:] != tuple(task.input_shape):
         raise ValueError(f"validation x has per-example shape {xv.shape[1:]}, but x has "
                          f"{tuple(task.input_shape)}; pass validation examples shaped like x.")
     yv = _targets(y_val, "validation y")
     _check_lengths(xv, yv, "validation x", "validation y")
     yv_enc = _encode_targets(yv, task, "validation y")
-    return PreparedData(x_arr, y_enc, xv, yv_enc, task)
+    return PreparedData(x_arr, y_enc, xv, yv_enc, task, note)
 
 
 def _resolve_source(x, y):

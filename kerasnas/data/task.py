@@ -104,6 +104,8 @@ class PreparedData:
         x_val: Like `x_train`, the validation examples.
         y_val: Like `y_train`, the validation targets.
         task: The `TaskSpec`.
+        note: One line on how the input kind was inferred and how to override
+            it (empty when `kind=` was given).
     """
 
     x_train: np.ndarray
@@ -111,6 +113,7 @@ class PreparedData:
     x_val: np.ndarray
     y_val: np.ndarray
     task: TaskSpec
+    note: str = ""
 
     def __repr__(self):
         return (f"PreparedData({self.task.describe()}; train {self.x_train.shape}, "
