@@ -8,7 +8,6 @@ import numpy as np
 
 from kerasnas.data.task import TaskSpec
 
-
 #: Rank-3 `(N, A, B)` arrays are images only when both sides are at least this long ...
 MIN_IMAGE_SIDE = 8
 #: ... and neither side is more than this many times the other; else `(N, L, C)` sequences.
