@@ -46,6 +46,7 @@ import numpy as np
 from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.engine.objective import MultiObjective
 
+from kerasnas.hardware import trial as hardware_trial
 from kerasnas.net2net import inherit as weight_inheritance
 
 
@@ -103,6 +104,9 @@ class NASTuner(keras_tuner.Tuner):
         inherit_weights: Start a child trial from its parent trial's weights
             (`kerasnas.net2net.inherit`): True, False, or "auto" (default:
             only when the oracle asks, as `Net2NetSearch` does).
+        hardware: A `kerasnas.hardware.HardwareObjective`: convert, time and
+            score every candidate on TFLite, reject those over hard limits
+            (default None: no hardware metrics).
         directory, project_name, overwrite: As in Keras Tuner: the project
             lives in `directory/project_name`; `overwrite=False` (default)
             resumes a project found there.
@@ -112,7 +116,7 @@ class NASTuner(keras_tuner.Tuner):
     def __init__(self, oracle, hypermodel, *, epochs=10, batch_size=32, time_budget=None,
                  train_fraction=1.0, early_stopping=3, verbose=1, inherit_weights="auto",
                  directory=None,
-                 project_name=None, overwrite=False, **kwargs):
+                 project_name=None, overwrite=False, hardware=None, **kwargs):
         if not 0.0 < float(train_fraction) <= 1.0:
             raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}.")
         if time_budget is not None and not time_budget > 0:
@@ -126,6 +130,7 @@ class NASTuner(keras_tuner.Tuner):
         self.early_stopping = None if early_stopping is None else int(early_stopping)
         self.verbose = int(verbose)
         self.inherit_weights = weight_inheritance.check_option(inherit_weights)
+        self.hardware = hardware
         self.stopped_by = None
         self._deadline = None
         # Keras Tuner prints "Reloading Tuner from ..." when it resumes: report it our way.
@@ -194,8 +199,10 @@ class NASTuner(keras_tuner.Tuner):
             model = self._try_build(hp)
             cost = self._cost(model)
             cost.update(weight_inheritance.inherit(self, trial, model, x))
+            hw = hardware_trial.start_trial(self, trial, model, x)
+            cost.update(hw.metrics)
             deadline = _DeadlineStop(self._deadline) if self._deadline is not None else None
-            callbacks = [_CostLogger(cost)] + user_callbacks
+            callbacks = [_CostLogger(cost)] + hw.callbacks + user_callbacks
             callbacks += self._early_stopping_callbacks()
             callbacks.append(tuner_utils.TunerCallback(self, trial))
             callbacks.append(tuner_utils.SaveBestEpoch(
@@ -227,6 +234,7 @@ class NASTuner(keras_tuner.Tuner):
             "best_epoch": float(initial_epoch + best_epoch),
             "budget_cut": float(deadline is not None and deadline.cut),
         })
+        metrics.update(hardware_trial.finish_trial(self, trial, hw, model, x, validation_data))
         return metrics
 
     def _subset(self, trial, x, y):
@@ -250,7 +258,7 @@ class NASTuner(keras_tuner.Tuner):
         objective = self.oracle.objective
         name = getattr(objective, "name", None)
         if isinstance(objective, MultiObjective) or name in (
-                "params", "flops", "default_objective"):
+                "params", "flops", "default_objective", "latency_ms", "model_bytes"):
             name, direction = "val_loss", "min"
         else:
             direction = objective.direction

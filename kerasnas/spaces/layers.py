@@ -89,7 +89,9 @@ class Zero(keras.layers.Layer):
         self.stride = _check_stride(stride)
 
     def call(self, inputs):
-        zeros = ops.zeros_like(_subsample(inputs, self.stride))
+        # A multiplication by 0 rather than `zeros_like`: TFLite has an int8 kernel for MUL but
+        # not for ZEROS_LIKE, so this keeps a full-integer model integer throughout.
+        zeros = ops.multiply(_subsample(inputs, self.stride), 0.0)
         if self.filters is None or self.filters == inputs.shape[-1]:
             return zeros
         # Broadcasting one zero channel against `filters` ones changes the width.

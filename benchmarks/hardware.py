@@ -1,0 +1,218 @@
+"""Hardware path benchmark: latency repeatability, latency predictors vs FLOPs, a latency-budgeted
+search on digits against an unconstrained one, and post-training int8 accuracy.
+
+Everything runs on this machine's CPU with LiteRT (`ai-edge-litert`), one
+interpreter thread, batch size 1, full-integer int8 models.
+
+1. **Repeatability**: one model's latency measured `--rounds` times
+   (`measure_latency`: 5 warm-up calls, 50 timed calls, median); the
+   coefficient of variation (std / mean) of those medians.
+2. **Predictors**: `--n` random architectures from each of two spaces
+   (MacroSpace on 32x32x3 images, CellSpace on 128x4 sequences), each
+   converted to int8 and measured. Spearman's rho against the measured
+   latency of: the per-layer lookup table (`LatencyTable`, measured layer by
+   layer, never fitted on whole-model latencies), the regression
+   (`LatencyRegressor`, out-of-fold predictions of a 5-fold cross-validation
+   within the space) and FLOPs (MACs).
+3. **Search on digits**: random search over MacroSpace (`--trials` trials,
+   `--epochs` epochs, same seed) with and without a hard latency budget (the
+   budget is the median latency of the unconstrained run's candidates, so
+   about half the space is out of bounds). For each winner: validation
+   accuracy, int8 accuracy, latency, size; for the budgeted run, how many
+   candidates were rejected and whether any winner broke the budget.
+4. **Post-training quantization**: the unconstrained winner's float accuracy
+   against its int8 accuracy on the validation split (the accuracy drop).
+
+Usage:
+
+    .venv/bin/python benchmarks/hardware.py --n 50 --trials 10 --epochs 8
+
+Prints each figure and writes them all to `--out` (default hardware_results.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+
+def repeatability(model, x, rounds):
+    from kerasnas.hardware import convert, measure_latency
+
+    flatbuffer = convert(model, "int8", representative_data=x).flatbuffer
+    medians = [measure_latency(flatbuffer).median_ms for _ in range(rounds)]
+    return {"rounds": rounds, "medians_ms": medians,
+            "mean_ms": float(np.mean(medians)),
+            "cv": float(np.std(medians, ddof=1) / np.mean(medians))}
+
+
+def predictors(name, space, n, seed):
+    from kerasnas.hardware import (
+        LatencyRegressor,
+        LatencyTable,
+        convert,
+        measure_latency,
+        model_features,
+        spearman,
+    )
+    from kerasnas.spaces.cost import count_flops
+
+    rng = np.random.default_rng(seed)
+    calib = rng.standard_normal((32, *space.input_shape)).astype(np.float32)
+    archs, seen = [], set()
+    while len(archs) < n:
+        arch = space.sample(rng)
+        if str(arch) not in seen:
+            seen.add(str(arch))
+            archs.append(arch)
+    models = [space.build_architecture(a, compile=False) for a in archs]
+    start = time.monotonic()
+    measured = [measure_latency(convert(m, "int8", representative_data=calib).flatbuffer).median_ms
+                for m in models]
+    measure_s = time.monotonic() - start
+    start = time.monotonic()
+    table = LatencyTable("int8").fit(models)
+    table_s = time.monotonic() - start
+    lut = table.predict(models)
+    features = np.array([model_features(m) for m in models])
+    folds = np.arange(n) % 5
+    rng.shuffle(folds)
+    regression = np.zeros(n)
+    for k in range(5):
+        train, test = folds != k, folds == k
+        regression[test] = LatencyRegressor().fit(features[train],
+                                                  np.asarray(measured)[train]).predict(
+            features[test])
+    flops = [count_flops(m) for m in models]
+    result = {"space": name, "n": n, "measured_ms": measured, "table_ms": lut.tolist(),
+              "regression_ms": regression.tolist(), "flops": flops,
+              "rho_table": spearman(lut, measured), "rho_regression": spearman(regression,
+                                                                                  measured),
+              "rho_flops": spearman(flops, measured), "table_entries": len(table),
+              "seconds_measure_all": measure_s, "seconds_table": table_s,
+              "latency_range_ms": [float(min(measured)), float(max(measured))]}
+    print(f"{name}: n={n}, latency {min(measured):.3f}-{max(measured):.3f} ms; Spearman rho: "
+          f"table {result['rho_table']:.3f}, regression (5-fold) {result['rho_regression']:.3f}, "
+          f"FLOPs {result['rho_flops']:.3f}; table {len(table)} entries in {table_s:.0f} s, "
+          f"whole models measured in {measure_s:.0f} s", flush=True)
+    return result
+
+
+def digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    x = (data.images[..., None] / 16.0).astype(np.float32)
+    return train_test_split(x, data.target, test_size=0.25, random_state=0,
+                            stratify=data.target)
+
+
+def search(x, y, xv, yv, *, trials, epochs, seed, budget_ms, directory):
+
+    from kerasnas.hardware import HardwareObjective, convert, measure_latency, tflite_accuracy
+    from kerasnas.oracles import RandomSearch
+    from kerasnas.spaces import MacroSpace
+    from kerasnas.tuner import NASTuner
+
+    space = MacroSpace((8, 8, 1), 10, widths=(16, 32, 64), max_layers=5)
+    hardware = HardwareObjective("int8", latency_budget_ms=budget_ms)
+    tuner = NASTuner(RandomSearch(objective="val_accuracy", max_trials=trials, seed=seed), space,
+                     epochs=epochs, hardware=hardware, directory=directory,
+                     project_name="budget" if budget_ms else "free", overwrite=True, verbose=0)
+    start = time.monotonic()
+    tuner.search(x, y, validation_data=(xv, yv))
+    elapsed = time.monotonic() - start
+    trials_ = list(tuner.oracle.trials.values())
+    completed = [t for t in trials_ if t.status == "COMPLETED"]
+    rejected = [t for t in trials_ if t.status == "FAILED"]
+    latencies = [t.metrics.get_last_value("latency_ms") for t in trials_
+                 if t.metrics.exists("latency_ms")]
+    best = tuner.oracle.get_best_trials(1)[0]
+    model = tuner.load_model(best)
+    conversion = convert(model, "int8", representative_data=x)
+    metric = best.metrics.get_last_value
+    result = {
+        "budget_ms": budget_ms, "seconds": elapsed, "trials": len(trials_),
+        "completed": len(completed), "rejected": len(rejected),
+        "rejections": [t.message.splitlines()[0] if t.message else "" for t in rejected][:3],
+        "candidate_latencies_ms": latencies,
+        "best_architecture": str(space.encoding.from_hp_values(best.hyperparameters.values)),
+        "val_accuracy": metric("val_accuracy"),
+        "int8_accuracy_recorded": metric("quantized_accuracy"),
+        "int8_accuracy": tflite_accuracy(conversion.flatbuffer, xv, yv),
+        "latency_ms_recorded": metric("latency_ms"),
+        "latency_ms_remeasured": measure_latency(conversion.flatbuffer).median_ms,
+        "model_bytes": conversion.model_bytes,
+        "completed_over_budget": sum(1 for t in completed if budget_ms is not None
+                                     and t.metrics.get_last_value("latency_ms") > budget_ms),
+    }
+    print(f"search budget={budget_ms}: {len(completed)} trained, {len(rejected)} rejected in "
+          f"{elapsed:.0f} s; best val acc {result['val_accuracy']:.4f}, int8 acc "
+          f"{result['int8_accuracy']:.4f}, latency {result['latency_ms_recorded']:.4f} ms "
+          f"(re-measured {result['latency_ms_remeasured']:.4f}), {result['model_bytes']} bytes; "
+          f"{result['best_architecture']}", flush=True)
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=50, help="architectures per space (default 50)")
+    parser.add_argument("--rounds", type=int, default=10, help="repeatability rounds (default 10)")
+    parser.add_argument("--trials", type=int, default=10, help="trials per search (default 10)")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs per trial (default 8)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["repeatability", "predictors", "search"])
+    parser.add_argument("--out", default="hardware_results.json")
+    args = parser.parse_args(argv)
+
+    from kerasnas.hardware import litert_available
+    from kerasnas.spaces import CellSpace, MacroSpace
+
+    results = {"litert": litert_available(), "args": vars(args)}
+    macro = MacroSpace((32, 32, 3), 10, widths=(16, 32, 64), max_layers=5)
+    cell = CellSpace((128, 4), 10, channels=8, num_cells=3, num_blocks=3)
+    if "repeatability" not in args.skip:
+        model = macro.build_architecture(macro.sample(np.random.default_rng(args.seed)),
+                                         compile=False)
+        x = np.random.default_rng(0).standard_normal((32, 32, 32, 3)).astype(np.float32)
+        results["repeatability"] = repeatability(model, x, args.rounds)
+        r = results["repeatability"]
+        print(f"repeatability: {r['rounds']} measurements of one model, mean of medians "
+              f"{r['mean_ms']:.4f} ms, coefficient of variation {r['cv']:.4f}", flush=True)
+    if "predictors" not in args.skip:
+        results["predictors"] = [predictors("MacroSpace 32x32x3", macro, args.n, args.seed),
+                                 predictors("CellSpace 1D 128x4", cell, args.n, args.seed)]
+    if "search" not in args.skip:
+        x, xv, y, yv = digits()
+        directory = tempfile.mkdtemp(prefix="kerasnas_hw_")
+        try:
+            free = search(x, y, xv, yv, trials=args.trials, epochs=args.epochs, seed=args.seed,
+                          budget_ms=None, directory=directory)
+            budget = float(np.median(free["candidate_latencies_ms"]))
+            constrained = search(x, y, xv, yv, trials=args.trials, epochs=args.epochs,
+                                 seed=args.seed, budget_ms=budget, directory=directory)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        results["search"] = {"unconstrained": free, "budgeted": constrained}
+        results["ptq"] = {"float_val_accuracy": free["val_accuracy"],
+                          "int8_accuracy": free["int8_accuracy"],
+                          "drop_points": 100 * (free["val_accuracy"] - free["int8_accuracy"])}
+        print(f"PTQ: float {free['val_accuracy']:.4f} -> int8 {free['int8_accuracy']:.4f} "
+              f"({results['ptq']['drop_points']:+.2f} points lost)", flush=True)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=1)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

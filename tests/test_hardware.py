@@ -1,0 +1,292 @@
+"""kerasnas.hardware: int8 conversion of every op, latency measurement and prediction, hard
+limits, MnasNet's soft reward, Pareto fronts, and the hardware metrics of the trial loop."""
+
+import math
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from kerasnas.hardware import (
+    MNAS_W,
+    HardLimits,
+    HardwareObjective,
+    LatencyRegressor,
+    LatencyStats,
+    LatencyTable,
+    convert,
+    crowding_distance,
+    dominates,
+    measure_latency,
+    non_dominated_sort,
+    nsga2_rank,
+    pareto_front,
+    soft_reward,
+    spearman,
+    tflite_accuracy,
+    tflite_predict,
+)
+from kerasnas.spaces import CellSpace, DenseSpace, MacroSpace, NB201Space
+from kerasnas.spaces.ops import OPS, apply_op
+
+
+def _all_ops_model(shape):
+    """One model applying every registered op at strides 1 and 2, behind a Normalization."""
+    inputs = keras.Input(shape)
+    x = keras.layers.Normalization(mean=0.5, variance=0.1)(inputs)
+    pool = keras.layers.GlobalAveragePooling2D if len(shape) == 3 \
+        else keras.layers.GlobalAveragePooling1D
+    branches = [pool()(apply_op(name, x, 6, stride)) for name in sorted(OPS)
+                for stride in (1, 2)]
+    outputs = keras.layers.Dense(4, activation="softmax")(keras.layers.Concatenate()(branches))
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("shape", [(8, 8, 3), (12, 3)], ids=["2d", "1d"])
+def test_every_op_converts_to_full_int8_and_matches_float(shape):
+    model = _all_ops_model(shape)
+    x = np.random.default_rng(0).random((48, *shape)).astype("float32")
+    conversion = convert(model, "int8", representative_data=x)
+    assert conversion.fallbacks == {}, conversion.report()
+    assert conversion.float_ops == []
+    assert "fully integer" in conversion.report()
+    for op in ("CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MUL"):
+        assert op in conversion.op_counts  # conv, sep/dil conv, pools, zero
+    assert conversion.input_quantization[0] > 0 and conversion.output_quantization[0] > 0
+    int8 = tflite_predict(conversion.flatbuffer, x)
+    float32 = model.predict(x, verbose=0)
+    assert np.abs(int8 - float32).max() < 0.03
+    assert np.mean(int8.argmax(1) == float32.argmax(1)) >= 0.95
+
+
+def _spaces(shape):
+    yield CellSpace(shape, 3, channels=4, num_cells=2, num_blocks=2)
+    yield MacroSpace(shape, 3, widths=(4, 8), max_layers=3, stem_channels=4)
+    if len(shape) == 3:
+        yield NB201Space(shape, 3, channels=4, cells_per_stage=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", [(8, 8, 2), (16, 2)], ids=["2d", "1d"])
+def test_sampled_architectures_of_every_space_are_fully_integer(shape):
+    rng = np.random.default_rng(0)
+    x = rng.random((32, *shape)).astype("float32")
+    for space in _spaces(shape):
+        for _ in range(4):
+            model = space.build_architecture(space.sample(rng), compile=False)
+            conversion = convert(model, "int8", representative_data=x)
+            assert conversion.fallbacks == {}, (space, conversion.report())
+    dense = DenseSpace((10,), 3, max_layers=2, units=(8,))
+    xd = rng.random((32, 10)).astype("float32")
+    for activation in dense.encoding.activations:
+        arch = dense.encoding.from_string(f"8 {activation} dropout=0.0")
+        conversion = convert(dense.build_architecture(arch, compile=False), "int8",
+                             representative_data=xd)
+        assert conversion.fallbacks == {}, (activation, conversion.report())
+
+
+def test_cell_and_dense_space_models_are_fully_integer():
+    """A fast representative of the slow test: a cell net (add and concat joins) and an MLP."""
+    rng = np.random.default_rng(1)
+    cell = CellSpace((8, 8, 2), 3, channels=4, num_cells=2, num_blocks=2)
+    arch = cell.encoding.sample(rng)
+    x = rng.random((32, 8, 8, 2)).astype("float32")
+    assert convert(cell.build_architecture(arch, compile=False), "int8",
+                   representative_data=x).fallbacks == {}
+    dense = DenseSpace((10,), 3, max_layers=1, units=(8,))
+    model = dense.build_architecture(dense.encoding.from_string("8 gelu dropout=0.1"), compile=False)
+    assert convert(model, "int8", representative_data=rng.random((32, 10))).fallbacks == {}
+
+
+def _tiny_model(width=8):
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(width, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+
+def test_every_mode_runs_and_quantization_shrinks_the_model():
+    inputs = keras.Input((64,))
+    hidden = keras.layers.Dense(128, activation="relu")(inputs)  # 8k weights dominate the size
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(hidden))
+    x = np.random.default_rng(0).random((16, 64)).astype("float32")
+    sizes = {}
+    for mode in ("float32", "float16", "dynamic", "int8"):
+        conversion = convert(model, mode, representative_data=x)
+        sizes[mode] = conversion.model_bytes
+        out = tflite_predict(conversion.flatbuffer, x)
+        assert np.abs(out - model.predict(x, verbose=0)).max() < 0.05, mode
+    assert sizes["float32"] > sizes["float16"] > sizes["int8"]
+    assert sizes["float32"] > sizes["dynamic"]
+
+
+def test_conversion_rejects_bad_input_before_converting(tmp_path):
+    model = _tiny_model()
+    with pytest.raises(ValueError, match="needs representative_data"):
+        convert(model, "int8")
+    with pytest.raises(ValueError, match="shape"):
+        convert(model, "int8", representative_data=np.zeros((4, 5, 5, 1)))
+    with pytest.raises(ValueError, match="Unknown quantization mode 'int4'"):
+        convert(model, "int4")
+    with pytest.raises(ValueError, match="threads"):
+        measure_latency(b"", threads=0)
+
+
+def test_trained_digits_model_loses_at_most_one_point_in_int8(digits):
+    x, y, xv, yv = digits
+    space = MacroSpace((8, 8, 1), 10, widths=(16,), kernels=(3,), max_layers=2, min_layers=2,
+                       skips=False)
+    keras.utils.set_random_seed(0)
+    model = space.build_architecture(space.encoding.from_string("conv_3x3:16 > conv_3x3:16"))
+    model.fit(x, y, epochs=15, batch_size=32, verbose=0)
+    float_accuracy = float(np.mean(model.predict(xv, verbose=0).argmax(1) == yv))
+    conversion = convert(model, "int8", representative_data=x)
+    int8_accuracy = tflite_accuracy(conversion.flatbuffer, xv, yv)
+    assert float_accuracy >= 0.85
+    assert int8_accuracy >= float_accuracy - 0.01
+
+
+def test_latency_median_is_robust_to_a_first_call_outlier():
+    flatbuffer = convert(_tiny_model(16), "float32").flatbuffer
+    cold = measure_latency(flatbuffer, warmup=0, repeats=31)
+    warm = measure_latency(flatbuffer, warmup=5, repeats=31)
+    assert len(cold.samples_ms) == 31 and len(warm.samples_ms) == 31
+    # The first call allocates and packs weights: slower than the median call.
+    assert cold.samples_ms[0] > cold.median_ms
+    assert cold.median_ms < 2 * warm.median_ms
+    # An injected outlier 1000x the typical call leaves the median where it was.
+    spiked = LatencyStats([1000 * warm.median_ms] + warm.samples_ms[1:], 1, 1)
+    assert spiked.median_ms < 1.5 * warm.median_ms
+    assert warm.cv >= 0 and warm.as_dict()["repeats"] == 31
+
+
+def test_batch_size_and_threads_are_parameters():
+    flatbuffer = convert(_tiny_model(16), "float32").flatbuffer
+    stats = measure_latency(flatbuffer, batch_size=4, threads=2, repeats=5)
+    assert stats.batch_size == 4 and stats.threads == 2
+    assert stats.per_example_ms == pytest.approx(stats.median_ms / 4)
+
+
+def test_soft_reward_matches_the_formula():
+    assert soft_reward(0.8, latency=5.0, target=5.0) == pytest.approx(0.8)
+    assert soft_reward(0.8, latency=10.0, target=5.0) == pytest.approx(0.8 * 2 ** -0.07)
+    assert soft_reward(0.8, latency=2.5, target=5.0, w=-1.0) == pytest.approx(1.6)
+    assert MNAS_W == -0.07
+    with pytest.raises(ValueError, match="target"):
+        soft_reward(0.8, latency=1.0, target=0)
+
+
+def test_hard_limits_report_each_violation():
+    limits = HardLimits(latency_ms=2.0, model_bytes=1000)
+    assert limits.violations({"latency_ms": 1.5, "model_bytes": 900}) == []
+    reasons = limits.violations({"latency_ms": 2.5, "model_bytes": 2000})
+    assert len(reasons) == 2 and "latency 2.500 ms" in reasons[0] and "2000 bytes" in reasons[1]
+    with pytest.raises(ValueError, match="latency_ms limit"):
+        HardLimits(latency_ms=-1)
+
+
+def test_pareto_front_is_non_dominated_and_has_both_extremes():
+    rng = np.random.default_rng(0)
+    points = [(float(a), 10 * float(b)) for a, b in rng.random((60, 2))]
+    front = pareto_front(points)
+    for i in front:
+        assert not any(dominates(points[j], points[i]) for j in range(len(points)))
+    for i in set(range(len(points))) - set(front):
+        assert any(dominates(points[j], points[i]) for j in front)
+    assert int(np.argmax([p[0] for p in points])) in front  # most accurate
+    assert int(np.argmin([p[1] for p in points])) in front  # fastest
+    fronts = non_dominated_sort(points)
+    assert sorted(i for f in fronts for i in f) == list(range(60))
+    distance = crowding_distance(points, front)
+    assert sum(math.isinf(d) for d in distance.values()) >= 2
+    assert nsga2_rank(points)[:len(front)] == sorted(front, key=lambda i: (-distance[i], i))
+    assert pareto_front([(0.9, 3.0), (0.8, 1.0), (0.7, 2.0)]) == [0, 1]
+
+
+def test_latency_table_sums_layers_and_round_trips(tmp_path):
+    small, large = _tiny_model(4), _tiny_model(64)
+    table = LatencyTable("float32", repeats=20).fit([small])
+    entries = len(table)
+    assert entries >= 3 and table.overhead_ms > 0
+    assert table.missing(small) == 0 and table.missing(large) > 0
+    table.fit([small])
+    assert len(table) == entries  # each layer is measured once
+    assert table.predict_model(large) > table.predict_model(small)
+    loaded = LatencyTable.load(table.save(tmp_path / "table.json"))
+    assert loaded.predict_model(small, measure_missing=False) == pytest.approx(
+        table.predict_model(small))
+
+
+def test_latency_regressor_recovers_a_linear_cost():
+    rng = np.random.default_rng(0)
+    features = rng.random((30, 6)) * [1e6, 1e5, 1e3, 1e4, 20, 1e4]
+    latency = 0.05 + features @ np.array([2e-7, 1e-6, 0, 1e-6, 1e-3, 0])
+    reg = LatencyRegressor().fit(features, latency)
+    assert np.all(reg.coef_ >= 0)
+    assert spearman(reg.predict(features), latency) > 0.99
+    with pytest.raises(ValueError, match="not fitted"):
+        LatencyRegressor().predict(features)
+
+
+def _tuner(tmp_path, hardware, max_trials=4, objective="val_accuracy"):
+    from kerasnas.oracles import RandomSearch
+    from kerasnas.tuner import NASTuner
+
+    space = MacroSpace((8, 8, 1), 10, widths=(4, 64), kernels=(3,), max_layers=3,
+                       stem_channels=4, skips=False)
+    oracle = RandomSearch(objective=objective, max_trials=max_trials, seed=2)
+    return NASTuner(oracle, space, epochs=1, hardware=hardware, directory=str(tmp_path),
+                    project_name="hw", verbose=0)
+
+
+def test_hardware_metrics_are_recorded_per_trial(digits, tmp_path):
+    x, y, xv, yv = digits
+    tuner = _tuner(tmp_path, HardwareObjective("int8", target_ms=1.0, repeats=10), max_trials=2)
+    tuner.search(x, y, validation_data=(xv, yv))
+    for trial in tuner.oracle.trials.values():
+        assert trial.status == "COMPLETED"
+        m = trial.metrics.get_last_value
+        assert m("latency_ms") > 0 and m("latency_measured") == 1.0
+        assert m("model_bytes") > 1000
+        assert 0 <= m("quantized_accuracy") <= 1
+        assert m("mnas_reward") == pytest.approx(
+            soft_reward(m("val_accuracy"), m("latency_ms"), 1.0))
+
+
+def test_hard_constrained_search_returns_only_models_within_budget(digits, tmp_path):
+    x, y, xv, yv = digits
+    budget = 10_000  # bytes: chains with one 64-channel layer fit, two do not
+    tuner = _tuner(tmp_path, HardwareObjective("int8", size_budget_bytes=budget, accuracy=False,
+                                               repeats=5), max_trials=6)
+    tuner.search(x, y, validation_data=(xv, yv))
+    trials = list(tuner.oracle.trials.values())
+    completed = [t for t in trials if t.status == "COMPLETED"]
+    rejected = [t for t in trials if t.status == "FAILED"]
+    assert completed and rejected, [t.status for t in trials]
+    for t in completed:
+        assert t.metrics.get_last_value("model_bytes") <= budget
+    for t in rejected:
+        assert t.metrics.get_last_value("model_bytes") > budget
+        assert "over the limit" in t.message
+        assert not t.metrics.exists("val_accuracy")  # rejected before training
+    best = tuner.oracle.get_best_trials(1)[0]
+    assert best.status == "COMPLETED" and best.metrics.get_last_value("model_bytes") <= budget
+
+
+def test_hardware_objective_checks_its_arguments():
+    with pytest.raises(ValueError, match="needs a fitted predictor"):
+        HardwareObjective(latency="predicted")
+    with pytest.raises(ValueError, match="latency must be one of"):
+        HardwareObjective(latency="guessed")
+    with pytest.raises(ValueError, match="Unknown quantization mode"):
+        HardwareObjective("int3")
+
+
+def test_importing_kerasnas_hardware_loads_no_tensorflow():
+    code = ("import sys, kerasnas.hardware, kerasnas.hardware.objectives; "
+            "from kerasnas.hardware import soft_reward, pareto_front; "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
