@@ -8,7 +8,7 @@ interpreter thread, batch size 1, full-integer int8 models.
    (`measure_latency`: 5 warm-up calls, 50 timed calls, median); the
    coefficient of variation (std / mean) of those medians.
 2. **Predictors**: `--n` random architectures from each of two spaces
-   (MacroSpace on 32x32x3 images, CellSpace on 128x4 sequences), each
+   (MacroSpace and NB201Space on 32x32x3 images), each
    converted to int8 and measured. Spearman's rho against the measured
    latency of: the per-layer lookup table (`LatencyTable`, measured layer by
    layer, never fitted on whole-model latencies), the regression
@@ -176,11 +176,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from kerasnas.hardware import litert_available
-    from kerasnas.spaces import CellSpace, MacroSpace
+    from kerasnas.spaces import MacroSpace, NB201Space
 
     results = {"litert": litert_available(), "args": vars(args)}
     macro = MacroSpace((32, 32, 3), 10, widths=(16, 32, 64), max_layers=5)
-    cell = CellSpace((128, 4), 10, channels=8, num_cells=3, num_blocks=3)
+    nb201 = NB201Space((32, 32, 3), 10, channels=8, cells_per_stage=1)
     if "repeatability" not in args.skip:
         model = macro.build_architecture(macro.sample(np.random.default_rng(args.seed)),
                                          compile=False)
@@ -191,7 +191,7 @@ def main(argv=None):
               f"{r['mean_ms']:.4f} ms, coefficient of variation {r['cv']:.4f}", flush=True)
     if "predictors" not in args.skip:
         results["predictors"] = [predictors("MacroSpace 32x32x3", macro, args.n, args.seed),
-                                 predictors("CellSpace 1D 128x4", cell, args.n, args.seed)]
+                                 predictors("NB201Space 32x32x3", nb201, args.n, args.seed)]
     if "search" not in args.skip:
         x, xv, y, yv = digits()
         directory = tempfile.mkdtemp(prefix="kerasnas_hw_")

@@ -45,7 +45,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            space="auto", max_trials=20, time_budget=None, epochs=10, objective="auto",
            directory=None, overwrite=False, seed=None, verbose=1, batch_size=32,
            early_stopping=3, train_fraction=1.0, refit=True, refit_epochs="auto",
-           learning_rate=1e-3, kind=None, problem=None, strategy_args=None, **space_args):
+           learning_rate=1e-3, kind=None, problem=None, strategy_args=None,
+           latency_budget_ms=None, size_budget_bytes=None, quantize=None, hardware=None,
+           **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
     Every argument is checked, and the data validated, before any training.
@@ -106,6 +108,16 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             `"regression"` (default None: inferred, e.g. float labels mean regression).
         strategy_args: Extra keyword arguments for the strategy's constructor,
             e.g. `{"population_size": 10}` (default None).
+        latency_budget_ms, size_budget_bytes: Hard limits on each candidate's
+            TFLite latency (ms, measured with LiteRT, one thread, batch 1) and
+            `.tflite` size (bytes); candidates over them are rejected before
+            training and never win (default None: no limit).
+        quantize: TFLite mode every candidate is converted to and measured in
+            (`"float32"`, `"float16"`, `"dynamic"`, `"int8"`; default None: no
+            hardware metrics, or `"int8"` when a budget is given). Trials then
+            record `latency_ms`, `model_bytes` and `quantized_accuracy`.
+        hardware: A `kerasnas.hardware.HardwareObjective` for full control
+            (latency prediction, MnasNet's reward); instead of the three above.
         **space_args: Extra keyword arguments for the space's constructor,
             e.g. `num_cells=2, channels=8` for `space="cell"`.
 
@@ -136,6 +148,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         raise TypeError(f"strategy_args must be a dict of keyword arguments; got {strategy_args!r}.")
     strategy = _check_strategy(strategy)
     space, space_class = _check_space(space, space_args)
+    from kerasnas.hardware.trial import hardware_from_args
+
+    hardware = hardware_from_args(hardware, quantize, latency_budget_ms, size_budget_bytes)
 
     from kerasnas.data import normalization_layers, prepare_data
 
@@ -164,6 +179,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         "epochs": int(epochs), "batch_size": int(batch_size), "seed": seed,
         "train_fraction": float(train_fraction),
     }
+    if hardware is not None:
+        settings["hardware"] = repr(hardware)
     if directory is None:
         fingerprint = _fingerprint(settings, data)
         directory = Path(DEFAULT_ROOT) / f"{hypermodel.encoding.name}-{strategy_name}-{fingerprint}"
@@ -174,7 +191,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
                      time_budget=time_budget, train_fraction=train_fraction,
                      early_stopping=early_stopping, verbose=verbose,
                      directory=str(directory.parent), project_name=directory.name,
-                     overwrite=False)
+                     overwrite=False, hardware=hardware)
     # The tuner clears `directory` on overwrite; we already did and rewrote our metadata.
     search_start = time.monotonic()
     tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val))

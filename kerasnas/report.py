@@ -73,6 +73,12 @@ def render_report(result) -> str:
         + _figure(svg_plot(cost, xlabel="parameters (log scale)", ylabel=name, log_x=True),
                   f"{name} against model size.")
     )
+    if any(_finite(r.metrics.get("latency_ms")) for r in finished):
+        from kerasnas.hardware.front import front_plot
+
+        plots += _figure(front_plot(result.history, name,
+                                    direction=result.objective.get("direction", "max")),
+                         f"{name} against TFLite latency (ms); the line is the Pareto front.")
 
     rows = []
     best_id = best[0].trial_id if best else None

@@ -112,6 +112,17 @@ class SearchResult:
         return [r for r in self.leaderboard
                 if r.status == "COMPLETED" and _finite(r.score)][:k]
 
+    def pareto_front(self, cost: str = "latency_ms") -> list[TrialRecord]:
+        """Finished trials on the Pareto front of the objective vs `cost`, cheapest first.
+
+        `cost` is a trial metric to minimise: `"latency_ms"` or `"model_bytes"`
+        (recorded by a hardware-aware search, see `kerasnas.hardware`), or
+        `"params"` / `"flops"`. Empty if no trial recorded it.
+        """
+        from kerasnas.hardware.front import pareto_records
+
+        return pareto_records(self.history, cost, self.objective.get("direction", "max"))
+
     def summary(self, k: int = 5) -> str:
         """A text table of the `k` best trials (default 5)."""
         name = self.objective["name"]

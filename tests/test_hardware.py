@@ -290,3 +290,56 @@ def test_importing_kerasnas_hardware_loads_no_tensorflow():
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_pareto_evolution_breeds_from_the_front_and_keeps_its_state():
+    from kerasnas.oracles import ParetoEvolution
+    from kerasnas.spaces import NB201Encoding
+
+    encoding = NB201Encoding()
+    oracle = ParetoEvolution(objective="val_accuracy", population_size=4, sample_size=4,
+                             space=encoding, seed=1)
+    rng = np.random.default_rng(0)
+    archs = [str(encoding.sample(rng)) for _ in range(4)]
+    # (accuracy, latency): archs[0] most accurate but slowest, archs[3] dominated by archs[1].
+    values = [(0.90, 9.0), (0.80, 2.0), (0.85, 5.0), (0.70, 3.0)]
+    oracle.population = [(a, acc) for a, (acc, _) in zip(archs, values, strict=True)]
+    oracle._cost = {a: lat for a, (_, lat) in zip(archs, values, strict=True)}
+    oracle._fitness = dict(oracle.population)
+    parents = {oracle.select_parent() for _ in range(10)}
+    assert parents <= {archs[0], archs[1]}  # the front's extremes (infinite crowding distance)
+    assert [p[0] for p in oracle.pareto_front()] == [archs[0], archs[2], archs[1]]
+    clone = ParetoEvolution(objective="val_accuracy", space=encoding, population_size=4,
+                            sample_size=4)
+    clone.set_algorithm_state(oracle.get_algorithm_state())
+    assert clone._cost == oracle._cost and clone.cost_metric == "latency_ms"
+    with pytest.raises(ValueError, match="cost_metric"):
+        ParetoEvolution(cost_metric="")
+
+
+def test_search_result_front_and_report_plot():
+    from kerasnas.hardware.front import front_plot, pareto_records
+    from kerasnas.result import TrialRecord
+
+    records = [TrialRecord(str(i), f"a{i}", "COMPLETED", acc, {"latency_ms": lat})
+               for i, (acc, lat) in enumerate([(0.9, 3.0), (0.8, 1.0), (0.7, 2.0), (0.95, 8.0)])]
+    records.append(TrialRecord("9", "a9", "FAILED", None, {"latency_ms": 0.1}))
+    front = pareto_records(records)
+    assert [r.trial_id for r in front] == ["1", "0", "3"]  # cheapest first, failed excluded
+    assert pareto_records(records, cost="model_bytes") == []
+    svg = front_plot(records, "val_accuracy")
+    assert svg.startswith("<svg") and "latency_ms" in svg
+
+
+def test_search_hardware_arguments_are_checked_before_training():
+    from kerasnas.hardware.trial import hardware_from_args
+
+    assert hardware_from_args() is None
+    hw = hardware_from_args(latency_budget_ms=2.0)
+    assert hw.quantize == "int8" and hw.limits.latency_ms == 2.0
+    with pytest.raises(ValueError, match="not both"):
+        hardware_from_args(HardwareObjective(), latency_budget_ms=1.0)
+    with pytest.raises(TypeError, match="HardwareObjective"):
+        hardware_from_args("int8")
+    with pytest.raises(ValueError, match="latency_ms limit"):
+        hardware_from_args(latency_budget_ms=-5)

@@ -255,3 +255,25 @@ def finish_trial(tuner, trial, hardware_trial, model, x, validation_data) -> dic
     except (OSError, ValueError):
         pass  # no checkpoint written (e.g. cut at the deadline before the first epoch ended)
     return objective.post_fit_metrics(model, x, validation_data)
+
+
+def hardware_from_args(hardware=None, quantize=None, latency_budget_ms=None,
+                       size_budget_bytes=None):
+    """The `HardwareObjective` of `kerasnas.search`'s hardware arguments (None if none is set).
+
+    `hardware` (a `HardwareObjective`) is used as given; otherwise any of
+    `quantize`, `latency_budget_ms`, `size_budget_bytes` builds one (with
+    `quantize="int8"` when only a budget is given). Checked before any training.
+    """
+    if hardware is not None:
+        if not isinstance(hardware, HardwareObjective):
+            raise TypeError(f"hardware must be a kerasnas.hardware.HardwareObjective, got "
+                            f"{hardware!r}.")
+        if quantize is not None or latency_budget_ms is not None or size_budget_bytes is not None:
+            raise ValueError("Pass either hardware=HardwareObjective(...) or quantize / "
+                             "latency_budget_ms / size_budget_bytes, not both.")
+        return hardware
+    if quantize is None and latency_budget_ms is None and size_budget_bytes is None:
+        return None
+    return HardwareObjective(quantize or "int8", latency_budget_ms=latency_budget_ms,
+                             size_budget_bytes=size_budget_bytes)

@@ -5,6 +5,7 @@ from kerasnas.oracles.bayesian import BayesianOptimization
 from kerasnas.oracles.controller import ReinforceController
 from kerasnas.oracles.evolution import RegularizedEvolution
 from kerasnas.oracles.net2net import Net2NetSearch
+from kerasnas.oracles.pareto import ParetoEvolution
 from kerasnas.oracles.random_search import RandomSearch
 
-__all__ = ["BayesianOptimization", "Net2NetSearch", "RegularizedEvolution", "ReinforceController", "ArchitectureOracle", "RandomSearch"]
+__all__ = ["BayesianOptimization", "Net2NetSearch", "ParetoEvolution", "RegularizedEvolution", "ReinforceController", "ArchitectureOracle", "RandomSearch"]
