@@ -387,10 +387,20 @@ def _feeds_residual(layer, consumers):
 
 
 def _fit_identity_batchnorm(child, layers, x_sample):
-    """Gives new BatchNorm layers their input's real statistics, keeping them the identity."""
+    """Gives new BatchNorm layers their input's real statistics, keeping them the identity.
+
+    With gamma = sqrt(var + eps), beta = mean and the running statistics set to
+    the same mean and var, the layer is the identity in inference mode, and in
+    training mode on batches whose statistics match the sample's.
+    """
     inputs = child.inputs[0] if len(child.inputs) == 1 else child.inputs
     probe = keras.Model(inputs, [layer.input for layer in layers])
-    values = probe(np.asarray(x_sample), training=False)
+    # Training-mode statistics: what the BatchNorm sees while the child is fine-tuned. A
+    # training call also moves the other BatchNorms' running statistics: put them back.
+    saved = [np.asarray(v) for v in child.non_trainable_variables]
+    values = probe(np.asarray(x_sample), training=True)
+    for variable, value in zip(child.non_trainable_variables, saved, strict=True):
+        variable.assign(value)
     values = values if isinstance(values, (list, tuple)) else [values]
     for layer, v in zip(layers, values, strict=True):
         v = np.asarray(v)
