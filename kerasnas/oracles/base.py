@@ -9,6 +9,10 @@ A strategy implements three things over the shared `Architecture` encoding:
 * `get_algorithm_state()` / `set_algorithm_state(state)` -> the strategy's own
   JSON-serialisable state (populations, queues, model weights).
 
+A strategy that derives a child from a parent sets `self.proposal_parent` in
+`propose()`; the child's trial then names its parent's trial
+(`oracles/lineage.py`), which weight inheritance in `NASTuner` reads.
+
 The base class handles the Keras Tuner contract: the seeded RNG and its state,
 duplicate detection (a proposal already evaluated is answered from the cache
 and fed back to `observe` without a trial), pending trials, IDLE only while

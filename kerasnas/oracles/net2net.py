@@ -106,8 +106,8 @@ class Net2NetSearch(ArchitectureOracle):
         if not supports(enc):
             raise keras_tuner.errors.FatalError(
                 f"Net2NetSearch grows MacroSpace and DenseSpace networks; this space is "
-                f"{enc.name!r}. Search space=\"macro\" or \"dense\" (kerasnas.search(..., space=\"macro\")), "
-                "or pick another strategy (e.g. \"evolution\") for this space.")
+                f"{enc.name!r}. Search space='macro' or 'dense' (kerasnas.search(..., "
+                "space='macro')), or pick another strategy (e.g. 'evolution') for this space.")
         if self.seed_architecture is not None:
             return enc.from_string(self.seed_architecture)
         values = {d.name: d.default for d in enc.decisions}
