@@ -443,7 +443,7 @@ def _check_or_write_meta(directory: Path, settings: dict, overwrite: bool):
 
 def _record(tuner, trial):
     from kerasnas.result import TrialRecord
-    from kerasnas.tuner import trial_architecture
+    from kerasnas.tuner import trial_architecture, trial_curves
 
     metrics = {name: float(trial.metrics.get_last_value(name))
                for name in trial.metrics.metrics}
@@ -453,4 +453,4 @@ def _record(tuner, trial):
         arch = "?"
     score = None if trial.score is None else float(trial.score)
     return TrialRecord(trial_id=trial.trial_id, architecture=arch, status=str(trial.status),
-                       score=score, metrics=metrics)
+                       score=score, metrics=metrics, curves=trial_curves(tuner, trial.trial_id))

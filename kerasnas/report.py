@@ -1,9 +1,15 @@
-"""A self-contained HTML report of a search: summary, plots and the full leaderboard.
+"""A self-contained HTML report of a search: summary, the best architecture, plots, leaderboard.
 
-The plots are inline SVG drawn here (no plotting library needed):
+Every picture is inline SVG from `kerasnas.viz` (one file, no plotting library,
+nothing fetched when it opens):
 
-* search trajectory: each trial's score in the order trials ran, with the best so far;
-* score vs parameters: every finished trial, parameters on a log axis.
+* the best architecture drawn (`kerasnas.viz.draw`);
+* the search trajectory: each trial's score in run order, with the best so far;
+* score against parameters and against FLOPs, with the Pareto front;
+* the learning curves of the top trials.
+
+Plot axes are fitted to the finished trials; trials cut by the time budget and
+failed ones have marks of their own (`kerasnas.viz.plots`).
 
 Example:
 
@@ -18,14 +24,19 @@ import html
 import math
 from pathlib import Path
 
+from kerasnas.viz.draw import draw_architecture
+from kerasnas.viz.plots import cost_plot, learning_curves_plot, trajectory_plot
+
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 td.arch { text-align: left; font-family: monospace; font-size: 12px; }
 tr.best { background: #eef7ee; }
-.plots { display: flex; flex-wrap: wrap; gap: 2em; }
-figure { margin: 0; } figcaption { font-size: 13px; color: #555; }
+tr.cut td { color: #8a5a00; } tr.failed td { color: #a33; }
+.plots { display: flex; flex-wrap: wrap; gap: 1.5em; }
+figure { margin: 0; } figcaption { font-size: 13px; color: #555; max-width: 480px; }
+.drawing { overflow-x: auto; }
 """
 
 
@@ -59,26 +70,26 @@ def render_report(result) -> str:
     facts_html = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
                          f"<td class='arch'>{html.escape(v)}</td></tr>" for k, v in facts)
 
-    order = {r.trial_id: i for i, r in enumerate(result.history, start=1)}
-    trajectory = [(order[r.trial_id], r.score) for r in finished]
-    maximize = result.objective.get("direction", "max") == "max"
-    running, best_so_far = [], None
-    for x, y in trajectory:
-        best_so_far = y if best_so_far is None else (max if maximize else min)(best_so_far, y)
-        running.append((x, best_so_far))
-    cost = [(r.params, r.score) for r in finished if _finite(r.params) and r.params > 0]
+    cut = sum(1 for r in result.history if r.metrics.get("budget_cut"))
+    failed = sum(1 for r in result.history if r.status != "COMPLETED")
+    marks = (" Hollow diamonds: trials cut by the time budget; crosses: failed or rejected "
+             "trials; marks in the 'off scale' strip fall outside the finished trials' range."
+             if cut or failed else "")
     plots = (
-        _figure(svg_plot(trajectory, line=running, xlabel="trial", ylabel=name),
-                f"Search trajectory: {name} of each trial (dots) and the best so far (line).")
-        + _figure(svg_plot(cost, xlabel="parameters (log scale)", ylabel=name, log_x=True),
-                  f"{name} against model size.")
+        _figure(trajectory_plot(result).svg,
+                f"Search trajectory: {name} of each trial in the order they ran, and the best "
+                f"so far.{marks}")
+        + _figure(cost_plot(result, "params").svg,
+                  f"{name} against parameters; the dashed line is the Pareto front.")
+        + _figure(cost_plot(result, "flops").svg,
+                  f"{name} against FLOPs (multiply-adds per example).")
+        + _figure(learning_curves_plot(result).svg,
+                  f"Learning curves: {name} after each epoch of the top trials.")
     )
-    if any(_finite(r.metrics.get("latency_ms")) for r in finished):
-        from kerasnas.hardware.front import front_plot
-
-        plots += _figure(front_plot(result.history, name,
-                                    direction=result.objective.get("direction", "max")),
-                         f"{name} against TFLite latency (ms); the line is the Pareto front.")
+    drawing = ""
+    if result.architecture is not None:
+        drawing = ("<h2>Best architecture</h2><div class='drawing'>"
+                   + draw_architecture(result.architecture).svg + "</div>")
 
     rows = []
     best_id = best[0].trial_id if best else None
@@ -92,76 +103,23 @@ def render_report(result) -> str:
         cells = [str(rank), r.trial_id, r.status, _fmt(r.score), _fmt(m.get("params"), 0),
                  _fmt(m.get("flops"), 0), _fmt(m.get("fit_time"), 1), _fmt(m.get("epochs"), 0),
                  *[_fmt(m.get(k)) for k in metric_names]]
-        cls = " class='best'" if r.trial_id == best_id else ""
+        cls = (" class='best'" if r.trial_id == best_id else " class='cut'"
+               if m.get("budget_cut") else " class='failed'" if r.status != "COMPLETED" else "")
+        if m.get("budget_cut"):
+            cells[2] += " (cut)"
         rows.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
                     + f"<td class='arch'>{html.escape(r.architecture)}</td></tr>")
     table = ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
              + "".join(rows) + "</table>")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>kerasnas search report"
             f"</title><style>{_CSS}</style></head><body><h1>kerasnas search report</h1>"
-            f"<table>{facts_html}</table><h2>Plots</h2><div class='plots'>{plots}</div>"
+            f"<table>{facts_html}</table>{drawing}<h2>The search</h2>"
+            f"<div class='plots'>{plots}</div>"
             f"<h2>Leaderboard</h2>{table}</body></html>")
-
-
-def svg_plot(points, *, line=None, xlabel="", ylabel="", log_x=False, width=460, height=300):
-    """A scatter plot of `points` (and an optional step `line`) as an SVG string."""
-    margin_left, margin_bottom, margin = 60, 40, 15
-    plot_w, plot_h = width - margin_left - margin, height - margin_bottom - margin
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             f"font-size='11' font-family='sans-serif'>",
-             f"<rect x='{margin_left}' y='{margin}' width='{plot_w}' height='{plot_h}' "
-             "fill='none' stroke='#888'/>"]
-    everything = list(points) + list(line or [])
-    if not everything:
-        parts.append(f"<text x='{width / 2}' y='{height / 2}' text-anchor='middle'>no finished "
-                     "trials</text></svg>")
-        return "".join(parts)
-    fx = (lambda v: math.log10(v)) if log_x else float
-    xs = [fx(p[0]) for p in everything]
-    ys = [float(p[1]) for p in everything]
-    x0, x1 = _padded(min(xs), max(xs))
-    y0, y1 = _padded(min(ys), max(ys))
-
-    def sx(v):
-        return margin_left + (fx(v) - x0) / (x1 - x0) * plot_w
-
-    def sy(v):
-        return margin + plot_h - (float(v) - y0) / (y1 - y0) * plot_h
-
-    for i in range(5):
-        tx = x0 + (x1 - x0) * i / 4
-        ty = y0 + (y1 - y0) * i / 4
-        label_x = _fmt(10 ** tx, 0) if log_x else _fmt(tx, 1 if x1 - x0 > 5 else 2)
-        parts.append(f"<text x='{margin_left + plot_w * i / 4:.1f}' y='{height - 22}' "
-                     f"text-anchor='middle'>{label_x}</text>")
-        parts.append(f"<text x='{margin_left - 5}' y='{margin + plot_h - plot_h * i / 4 + 4:.1f}'"
-                     f" text-anchor='end'>{_fmt(ty, 3)}</text>")
-    if line:
-        steps = []
-        for (xa, ya), (xb, _) in zip(line, list(line[1:]) + [line[-1]], strict=True):
-            steps.append(f"{sx(xa):.1f},{sy(ya):.1f} {sx(xb):.1f},{sy(ya):.1f}")
-        parts.append(f"<polyline points='{' '.join(steps)}' fill='none' stroke='#c33' "
-                     "stroke-width='2'/>")
-    for x, y in points:
-        parts.append(f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3.5' fill='#36c' "
-                     "fill-opacity='0.7'/>")
-    parts.append(f"<text x='{margin_left + plot_w / 2}' y='{height - 5}' text-anchor='middle'>"
-                 f"{html.escape(xlabel)}</text>")
-    parts.append(f"<text x='12' y='{margin + plot_h / 2}' text-anchor='middle' "
-                 f"transform='rotate(-90 12 {margin + plot_h / 2})'>{html.escape(ylabel)}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def _figure(svg, caption):
     return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
-def _padded(low, high):
-    if high - low < 1e-12:
-        return low - 0.5, high + 0.5
-    pad = (high - low) * 0.05
-    return low - pad, high + pad
 
 
 def _finite(value):

@@ -40,6 +40,8 @@ class TrialRecord:
         score: The objective's value at the trial's best epoch (None if it did not finish).
         metrics: Every metric at the best epoch (`val_accuracy`, `loss`, ...)
             plus `params`, `flops`, `fit_time` (seconds), `epochs` and `best_epoch`.
+        curves: Every epoch's logs, `{metric: [value per epoch]}` (the learning
+            curves; empty for a trial that did not train).
     """
 
     trial_id: str
@@ -47,6 +49,7 @@ class TrialRecord:
     status: str
     score: float | None
     metrics: dict
+    curves: dict = dataclasses.field(default_factory=dict)
 
     @property
     def params(self) -> float | None:
@@ -241,6 +244,18 @@ class SearchResult:
                    history=[TrialRecord(**r) for r in data["history"]],
                    refit_history=data["refit_history"], stopped_by=data["stopped_by"],
                    search_time=data["search_time"], directory=data["directory"])
+
+    def plot_architecture(self):
+        """The best architecture drawn as SVG (a `kerasnas.viz.Drawing`; `.save("a.svg")`)."""
+        from kerasnas.viz.draw import draw_architecture
+
+        return draw_architecture(self.architecture)
+
+    def _repr_html_(self):
+        """Notebook display: summary, the drawn architecture, two plots, the top trials."""
+        from kerasnas.viz.notebook import result_html
+
+        return result_html(self)
 
     def __repr__(self):
         best = self.best_trials(1)

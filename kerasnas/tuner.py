@@ -9,6 +9,8 @@ On top of `keras_tuner.Tuner` it adds what architecture search needs:
 * cost metrics recorded with every trial: `params`, `flops`, `fit_time`
   (seconds), `epochs` (trained) and `best_epoch`; `params` and `flops` can
   serve as objectives;
+* every epoch's logs of a trial, in `trial_XX/curves.json` (`trial_curves`):
+  the learning curves that reports plot;
 * a wall-clock budget: no trial starts after `time_budget` seconds (nor when
   less than half the shortest finished trial's time is left), and a trial
   still training at the deadline stops at the end of its current batch (its
@@ -36,7 +38,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
+import os
 import sys
 import time
 
@@ -235,6 +239,7 @@ class NASTuner(keras_tuner.Tuner):
             "budget_cut": float(deadline is not None and deadline.cut),
         })
         metrics.update(hardware_trial.finish_trial(self, trial, hw, model, x, validation_data))
+        _save_curves(self, trial, history, skip=cost)
         return metrics
 
     def _subset(self, trial, x, y):
@@ -377,10 +382,33 @@ def _arch_text(hypermodel, trial, limit=70):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+#: Per trial, `curves.json` in its trial folder holds every epoch's logs (learning curves).
+CURVES_FILE = "curves.json"
+
+
+def _save_curves(tuner, trial, history, skip=()):
+    """Writes the trial's per-epoch logs `{metric: [value per epoch]}` (not the cost
+    metrics in `skip`, which repeat every epoch) for `trial_curves`."""
+    logs = {k: [float(v) for v in vs] for k, vs in history.history.items() if k not in skip}
+    path = os.path.join(tuner.get_trial_dir(trial.trial_id), CURVES_FILE)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(logs, f)
+
+
+def trial_curves(tuner, trial_id) -> dict:
+    """`{metric: [value per epoch]}` of a trial ({} if it recorded none, e.g. it failed)."""
+    path = os.path.join(str(tuner.project_dir), f"trial_{trial_id}", CURVES_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
 def trial_architecture(hypermodel, trial):
     """The `Architecture` a trial evaluated (None if the hypermodel has no encoding)."""
     encoding = getattr(hypermodel, "encoding", None)
     return None if encoding is None else encoding.from_hp_values(trial.hyperparameters.values)
 
 
-__all__ = ["NASTuner", "TrialCrashedError", "trial_architecture"]
+__all__ = ["NASTuner", "TrialCrashedError", "trial_architecture", "trial_curves"]

@@ -349,6 +349,18 @@ class Architecture:
     def to_hp_values(self) -> dict:
         return self.encoding.to_hp_values(self)
 
+    def draw(self):
+        """This architecture drawn as SVG: a `kerasnas.viz.Drawing` (`.save("arch.svg")`)."""
+        from kerasnas.viz.draw import draw_architecture
+
+        return draw_architecture(self)
+
+    def _repr_html_(self):
+        """Notebook display: the drawing above the string form."""
+        import html
+
+        return f"{self.draw().svg}<pre>{html.escape(str(self))}</pre>"
+
     def to_json(self) -> str:
         """`{"space": <encoding spec>, "values": {...}}` as a JSON string."""
         return json.dumps({"space": self.encoding.to_spec(), "values": self.as_dict()},

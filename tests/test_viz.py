@@ -1,0 +1,340 @@
+"""kerasnas.viz: architecture drawings, search plots, the HTML report and notebook display."""
+
+import collections
+import math
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from kerasnas.result import SearchResult, TrialRecord
+from kerasnas.spaces.architecture import Decision, Encoding, register_encoding
+from kerasnas.spaces.encodings import CellEncoding, DenseEncoding, MacroEncoding, NB201Encoding
+from kerasnas.viz import cost_plot, draw_architecture, learning_curves_plot, trajectory_plot
+from kerasnas.viz.notebook import result_html
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parse(svg):
+    """The SVG as an ElementTree root (raises if it is not well-formed XML)."""
+    root = ET.fromstring(str(svg))
+    assert root.tag == f"{SVG}svg"
+    return root
+
+
+def groups(root, cls):
+    return [g for g in root.iter(f"{SVG}g") if cls in (g.get("class") or "").split()]
+
+
+def texts(element):
+    return [t.text for t in element.iter(f"{SVG}text")]
+
+
+def label_boxes(root):
+    """(x0, y0, x1, y1) of every edge label's box."""
+    boxes = []
+    for g in groups(root, "edge"):
+        for r in g.iter(f"{SVG}rect"):
+            x, y = float(r.get("x")), float(r.get("y"))
+            boxes.append((x, y, x + float(r.get("width")), y + float(r.get("height"))))
+    return boxes
+
+
+# ------------------------------------------------------------------------------ drawings
+@pytest.mark.parametrize("seed", range(6))
+def test_cell_drawing_has_an_edge_per_op_with_its_label_and_the_output_concat(seed):
+    enc = CellEncoding(num_blocks=4)
+    arch = enc.sample(np.random.default_rng(seed))
+    root = parse(draw_architecture(arch))
+    rows = {g.get("data-name"): g for g in groups(root, "row")}
+    assert set(rows) == {"normal", "reduce"}
+    for cell, row in rows.items():
+        expected = collections.Counter()
+        for b, (op1, in1, op2, in2, _) in enumerate(enc.blocks(arch, cell)):
+            expected[(str(in1), str(b + 2), op1)] += 1
+            expected[(str(in2), str(b + 2), op2)] += 1
+        edges = groups(row, "edge")
+        assert len(edges) == 2 * enc.num_blocks
+        assert collections.Counter((e.get("data-src"), e.get("data-dst"), e.get("data-op"))
+                                   for e in edges) == expected
+        for e in edges:  # the label drawn on each edge is its op
+            assert texts(e) == [e.get("data-op")]
+        assert len(groups(row, "concat")) == enc.num_blocks
+        combs = [enc.blocks(arch, cell)[b][4] for b in range(enc.num_blocks)]
+        node_texts = {g.get("data-key"): texts(g) for g in groups(row, "node")}
+        assert [node_texts[str(b + 2)][1] for b in range(enc.num_blocks)] == combs
+    width = float(root.get("width"))
+    boxes = label_boxes(root)
+    assert all(0 <= b[0] and b[2] <= width for b in boxes)
+
+
+def test_cell_drawing_labels_never_overlap():
+    enc = CellEncoding(num_blocks=4)
+    for seed in range(20):
+        root = parse(draw_architecture(enc.sample(np.random.default_rng(seed))))
+        for row in groups(root, "row"):
+            boxes = [b for g in groups(row, "edge") for b in label_boxes_of(g)]
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1:]:
+                    assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), \
+                        f"seed {seed}: labels overlap"
+
+
+def label_boxes_of(group):
+    return [(float(r.get("x")), float(r.get("y")), float(r.get("x")) + float(r.get("width")),
+             float(r.get("y")) + float(r.get("height"))) for r in group.iter(f"{SVG}rect")]
+
+
+def test_nb201_drawing_has_its_six_edges_with_their_ops():
+    enc = NB201Encoding()
+    arch = enc.from_string("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|"
+                           "+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    root = parse(draw_architecture(arch))
+    edges = groups(root, "edge")
+    assert sorted((e.get("data-src"), e.get("data-dst"), e.get("data-op")) for e in edges) == \
+        sorted((str(i), str(j), arch[f"edge_{j}_{i}"]) for j, i in enc.edges)
+    assert sorted(t for e in edges for t in texts(e)) == sorted(arch.values)
+    none = [e for e in edges if e.get("data-op") == "none"]
+    assert len(none) == 1 and none[0].find(f"{SVG}path").get("stroke-dasharray")
+
+
+def test_macro_drawing_shows_every_layer_with_op_kernel_width_and_skips():
+    enc = MacroEncoding()
+    arch = enc.from_string("conv_3x3:16 > sep_conv_5x5:32 > dil_conv_3x3:64+0 > "
+                           "max_pool_3x3:64+0,1 > avg_pool_5x5:32+1,2")
+    root = parse(draw_architecture(arch))
+    layers = [g for g in groups(root, "node") if g.get("data-kind") == "layer"]
+    assert [texts(g) for g in layers] == [
+        ["L0", "conv 3x3", "16 ch"], ["L1", "sep_conv 5x5", "32 ch"],
+        ["L2", "dil_conv 3x3", "64 ch"], ["L3", "max_pool 3x3", "64 ch"],
+        ["L4", "avg_pool 5x5", "32 ch"]]
+    assert sorted((g.get("data-src"), g.get("data-dst")) for g in groups(root, "skip")) == [
+        ("L0", "L2"), ("L0", "L3"), ("L1", "L3"), ("L1", "L4"), ("L2", "L4")]
+    assert len(groups(root, "chain")) == 5 + 2  # input > stem > L0 ... L4 > head
+
+
+def test_dense_drawing_shows_the_layer_stack_and_residuals():
+    enc = DenseEncoding()
+    arch = enc.from_string("128-64-32 gelu dropout=0.25 skip")
+    root = parse(draw_architecture(arch))
+    layers = [g for g in groups(root, "node") if g.get("data-kind") == "layer"]
+    assert [texts(g) for g in layers] == [["L0", "dense 128", "gelu", "dropout 0.25"],
+                                          ["L1", "dense 64", "gelu", "dropout 0.25"],
+                                          ["L2", "dense 32", "gelu", "dropout 0.25"]]
+    assert len(groups(root, "skip")) == 2
+    plain = parse(draw_architecture(enc.from_string("64 relu dropout=0.0")))
+    assert len(groups(plain, "skip")) == 0
+    assert [texts(g) for g in groups(plain, "node") if g.get("data-kind") == "layer"] == [
+        ["L0", "dense 64", "relu"]]
+
+
+@register_encoding
+class _TinyEncoding(Encoding):
+    name = "viz_test_tiny"
+
+    def __init__(self):
+        super().__init__([Decision("depth", (1, 2)), Decision("act", ("relu", "tanh"))])
+
+
+def test_unknown_spaces_fall_back_to_their_decisions_and_bad_input_is_named():
+    arch = _TinyEncoding().architecture({"depth": 2, "act": "tanh"})
+    root = parse(draw_architecture(arch))
+    assert "depth = 2" in texts(root) and "act = tanh" in texts(root)
+    with pytest.raises(TypeError, match="needs a kerasnas Architecture"):
+        draw_architecture("conv_3x3:16")
+    with pytest.raises(ValueError, match="ending in .svg"):
+        draw_architecture(arch).save("arch.png")
+
+
+def test_architecture_displays_itself_in_notebooks(tmp_path):
+    arch = NB201Encoding().sample(np.random.default_rng(0))
+    page = arch._repr_html_()
+    assert page.startswith("<svg") and str(arch).replace("|", "") in page.replace("|", "")
+    path = arch.draw().save(tmp_path / "cell.svg")
+    parse(open(path).read())
+
+
+# ------------------------------------------------------------------------------ plots
+def made_up_result(cut_score=0.10):
+    """The issue's case: fourteen trials scored 0.94-0.98, one cut by the budget at 0.10,
+    one failed. Records are plain data, as `SearchResult.load` reads them."""
+    rng = np.random.default_rng(0)
+    enc = DenseEncoding()
+    history = []
+    for i in range(16):
+        arch = enc.sample(rng)
+        score = float(0.94 + 0.04 * rng.random())
+        metrics = {"val_accuracy": score, "params": float(1000 * (i + 1) ** 2),
+                   "flops": float(900 * (i + 1) ** 2), "budget_cut": 0.0, "epochs": 3.0}
+        curves = {"val_accuracy": [score - 0.2, score - 0.05, score]}
+        status = "COMPLETED"
+        if i == 12:
+            score, metrics["budget_cut"], curves = cut_score, 1.0, {"val_accuracy": [cut_score]}
+            metrics["val_accuracy"] = score
+        if i == 7:
+            score, status, metrics, curves = None, "FAILED", {}, {}
+        history.append(TrialRecord(f"{i:02d}", str(arch), status, score, metrics, curves))
+    best = max((r for r in history if r.score is not None and not r.metrics["budget_cut"]),
+               key=lambda r: r.score)
+    return SearchResult(model=None, architecture=enc.from_string(best.architecture), task=None,
+                        objective={"name": "val_accuracy", "direction": "max"},
+                        history=history, stopped_by="time_budget", search_time=12.0)
+
+
+def finished_range(result):
+    scores = [r.score for r in result.history
+              if r.status == "COMPLETED" and not r.metrics.get("budget_cut")]
+    return min(scores), max(scores)
+
+
+def test_trajectory_axes_fit_finished_trials_and_mark_the_cut_and_failed_ones():
+    result = made_up_result()
+    lo, hi = finished_range(result)
+    margin = 0.1 * (hi - lo)
+    root = parse(trajectory_plot(result))
+    ymin, ymax = float(root.get("data-ymin")), float(root.get("data-ymax"))
+    assert lo - margin <= ymin <= lo and hi <= ymax <= hi + margin
+    ticks = [float(t.text) for t in root.iter(f"{SVG}text") if t.get("class") == "ytick"]
+    assert ticks and all(lo - margin <= t <= hi + margin for t in ticks)
+    trial_ticks = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "xtick"]
+    assert trial_ticks and all(t.isdigit() for t in trial_ticks)
+    assert set(map(int, trial_ticks)) <= set(range(1, 17))
+    marks = {g.get("data-trial"): g for g in groups(root, "mark")}
+    assert len(marks) == 16
+    assert "cut" in marks["12"].get("class") and marks["12"].get("data-offscale") == "1"
+    assert "failed" in marks["07"].get("class") and marks["07"].get("data-offscale") == "1"
+    assert all(m.get("data-offscale") == "0" for k, m in marks.items() if k not in ("07", "12"))
+    best_line = [p for p in root.iter(f"{SVG}polyline") if p.get("class") == "best-so-far"]
+    ys = [float(pt.split(",")[1]) for pt in best_line[0].get("points").split()]
+    assert all(b <= a for a, b in zip(ys, ys[1:], strict=False))  # never worse (SVG y is down)
+
+
+def test_a_cut_trial_inside_the_range_is_marked_in_place():
+    result = made_up_result(cut_score=0.955)
+    root = parse(trajectory_plot(result))
+    cut = [g for g in groups(root, "mark") if "cut" in g.get("class").split()]
+    assert len(cut) == 1 and cut[0].get("data-offscale") == "0"
+
+
+def test_cost_plots_use_params_and_flops_on_a_log_axis_with_a_pareto_front():
+    result = made_up_result()
+    lo, hi = finished_range(result)
+    for cost in ("params", "flops"):
+        root = parse(cost_plot(result, cost))
+        assert root.get("data-kind") == f"score_vs_{cost}"
+        x_values = [math.log10(r.metrics[cost]) for r in result.history if cost in r.metrics]
+        assert float(root.get("data-xmin")) < min(x_values)
+        assert float(root.get("data-xmax")) > max(x_values)
+        assert float(root.get("data-ymin")) >= lo - 0.1 * (hi - lo)
+        assert len(groups(root, "mark")) == 15  # the failed trial has no cost
+        pareto = [p for p in root.iter(f"{SVG}polyline") if p.get("class") == "pareto"]
+        assert len(pareto) == 1
+    with pytest.raises(ValueError, match="'params' or 'flops'"):
+        cost_plot(result, "latency")
+
+
+def test_learning_curves_draw_the_top_trials_epoch_by_epoch():
+    result = made_up_result()
+    root = parse(learning_curves_plot(result, k=3))
+    curves = groups(root, "curve")
+    assert [c.get("data-trial") for c in curves] == [r.trial_id for r in result.best_trials(3)]
+    for c, r in zip(curves, result.best_trials(3), strict=True):
+        assert len(list(c.iter(f"{SVG}circle"))) == len(r.curves["val_accuracy"])
+    assert [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "xtick"] == \
+        ["1", "2", "3"]
+    for r in result.history:
+        r.curves = {}
+    assert parse(learning_curves_plot(result)).get("data-empty") == "1"
+
+
+# ------------------------------------------------------------------------------ a real search
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """A real search on digits (DenseSpace): three trials, then a resumed one cut by the budget."""
+    from sklearn.datasets import load_digits
+
+    from kerasnas.api import _record  # the same records kerasnas.search builds
+    from kerasnas.data import TaskSpec
+    from kerasnas.oracles import RandomSearch
+    from kerasnas.spaces import DenseSpace
+    from kerasnas.tuner import NASTuner, trial_architecture
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")[:360]
+    y = y[:360]
+    data = dict(x=x[:300], y=y[:300], validation_data=(x[300:], y[300:]))
+    space = DenseSpace((64,), 10, units=(8, 16), max_layers=2)
+    directory = tmp_path_factory.mktemp("viz_search")
+    tuner = NASTuner(RandomSearch(objective="val_accuracy", max_trials=3, seed=3), space,
+                     epochs=3, batch_size=64, verbose=0, directory=directory, project_name="p")
+    tuner.search(**data)
+    # Resume with one more trial that cannot finish its epochs before the budget ends.
+    tuner = NASTuner(RandomSearch(objective="val_accuracy", max_trials=4, seed=3), space,
+                     epochs=100_000, early_stopping=None, time_budget=3.0, batch_size=64,
+                     verbose=0, directory=directory, project_name="p")
+    tuner.search(**data)
+    oracle = tuner.oracle
+    history = [_record(tuner, oracle.trials[t]) for t in oracle.start_order]
+    best = oracle.get_best_trials(1)[0]
+    task = TaskSpec(kind="tabular", problem="classification", input_shape=(64,),
+                    num_classes=10, classes=tuple(range(10)))
+    return SearchResult(model=None, architecture=trial_architecture(space, best), task=task,
+                        objective={"name": "val_accuracy", "direction": "max"},
+                        history=history, stopped_by=tuner.stopped_by, search_time=1.0,
+                        directory=str(directory))
+
+
+def test_trials_record_their_learning_curves(searched):
+    finished = [r for r in searched.history if not r.metrics.get("budget_cut")]
+    assert len(finished) == 3
+    for r in finished:
+        assert set(r.curves) >= {"loss", "val_loss", "val_accuracy"}
+        assert len(r.curves["val_accuracy"]) == int(r.metrics["epochs"])
+        assert max(r.curves["val_accuracy"]) == pytest.approx(r.score)
+        assert "params" not in r.curves  # cost metrics are not curves
+
+
+def test_report_of_a_search_with_a_cut_trial_fits_its_axes_and_draws_the_architecture(
+        searched, tmp_path):
+    cut = [r for r in searched.history if r.metrics.get("budget_cut")]
+    assert len(cut) == 1, "the resumed trial must have been cut by the time budget"
+    page = open(searched.report(tmp_path / "report.html"), encoding="utf-8").read()
+    assert "<script" not in page and "http://" not in page.replace(
+        "http://www.w3.org/2000/svg", "")  # self-contained
+    svgs = [parse(page[i:page.index("</svg>", i) + 6]) for i in _starts(page, "<svg")]
+    kinds = [s.get("data-kind") for s in svgs]
+    assert kinds == ["dense", "trajectory", "score_vs_params", "score_vs_flops",
+                     "learning_curves"]
+    lo, hi = finished_range(searched)
+    margin = 0.1 * max(hi - lo, 0.01)
+    trajectory = svgs[1]
+    assert lo - margin <= float(trajectory.get("data-ymin")) <= lo
+    assert hi <= float(trajectory.get("data-ymax")) <= hi + margin
+    cut_marks = [g for g in groups(trajectory, "mark") if "cut" in g.get("class").split()]
+    assert [g.get("data-trial") for g in cut_marks] == [cut[0].trial_id]
+    offscale = not lo - margin <= cut[0].score <= hi + margin
+    assert cut_marks[0].get("data-offscale") == str(int(offscale))
+    arch_labels = texts(svgs[0])
+    for i in range(searched.architecture["num_layers"]):
+        assert f"dense {searched.architecture[f'units{i}']}" in arch_labels
+    assert "(cut)" in page
+
+
+def test_search_result_shows_summary_drawing_and_plots_in_notebooks(searched):
+    page = searched._repr_html_()
+    assert page == result_html(searched)
+    kinds = [parse(page[i:page.index("</svg>", i) + 6]).get("data-kind")
+             for i in _starts(page, "<svg")]
+    assert kinds == ["dense", "trajectory", "score_vs_params"]
+    assert str(searched.architecture) in page
+    assert f"{searched.best_trials(1)[0].score:.4f}" in page
+    assert str(searched.plot_architecture()) in page
+
+
+def _starts(text, token):
+    i, found = text.find(token), []
+    while i >= 0:
+        found.append(i)
+        i = text.find(token, i + 1)
+    return found
