@@ -16,7 +16,8 @@ On top of `keras_tuner.Tuner` it adds what architecture search needs:
   still training at the deadline stops at the end of its current batch (its
   metrics so far are kept and it is flagged `budget_cut = 1`);
 * quiet, compact progress: one line per trial plus an overall progress bar
-  (Keras Tuner's own display is silenced);
+  (Keras Tuner's own display is silenced); in Jupyter, one block updated in
+  place with the trajectory so far (`kerasnas.viz.live`);
 * bugs surface: an exception while building or training a trial ends the
   search with a `TrialCrashedError` (a `keras_tuner.errors.FatalError`) rather
   than being recorded as a failed trial. Running out of memory fails the trial
@@ -52,6 +53,7 @@ from keras_tuner.src.engine.objective import MultiObjective
 
 from kerasnas.hardware import trial as hardware_trial
 from kerasnas.net2net import inherit as weight_inheritance
+from kerasnas.viz import live as live_progress
 
 
 class TrialCrashedError(keras_tuner.errors.FatalError):
@@ -308,9 +310,13 @@ class _Progress:
         self.tuner = tuner
         self.stream = stream
         self.width = width
+        self.live = live_progress.start()  # in Jupyter: one block updated in place
 
     def say(self, text):
-        print(text, file=self.stream, flush=True)
+        if self.live is not None:
+            self.live.say(text, self.tuner)
+        else:
+            print(text, file=self.stream, flush=True)
 
     def _fraction(self):
         oracle = self.tuner.oracle

@@ -250,8 +250,10 @@ def test_learning_curves_draw_the_top_trials_epoch_by_epoch():
 
 # ------------------------------------------------------------------------------ a real search
 @pytest.fixture(scope="module")
-def searched(tmp_path_factory):
-    """A real search on digits (DenseSpace): three trials, then a resumed one cut by the budget."""
+def search_run(tmp_path_factory):
+    """A real search on digits (DenseSpace): three trials, then a resumed one cut by the budget.
+
+    Returns the tuner and the `SearchResult` built from its trials."""
     from sklearn.datasets import load_digits
 
     from kerasnas.api import _record  # the same records kerasnas.search builds
@@ -279,10 +281,16 @@ def searched(tmp_path_factory):
     best = oracle.get_best_trials(1)[0]
     task = TaskSpec(kind="tabular", problem="classification", input_shape=(64,),
                     num_classes=10, classes=tuple(range(10)))
-    return SearchResult(model=None, architecture=trial_architecture(space, best), task=task,
-                        objective={"name": "val_accuracy", "direction": "max"},
-                        history=history, stopped_by=tuner.stopped_by, search_time=1.0,
-                        directory=str(directory))
+    result = SearchResult(model=None, architecture=trial_architecture(space, best), task=task,
+                          objective={"name": "val_accuracy", "direction": "max"},
+                          history=history, stopped_by=tuner.stopped_by, search_time=1.0,
+                          directory=str(directory))
+    return tuner, result
+
+
+@pytest.fixture
+def searched(search_run):
+    return search_run[1]
 
 
 def test_trials_record_their_learning_curves(searched):
@@ -330,6 +338,22 @@ def test_search_result_shows_summary_drawing_and_plots_in_notebooks(searched):
     assert str(searched.architecture) in page
     assert f"{searched.best_trials(1)[0].score:.4f}" in page
     assert str(searched.plot_architecture()) in page
+
+
+def test_live_progress_keeps_one_block_with_the_latest_lines_and_the_trajectory(search_run):
+    from kerasnas.viz import live
+
+    tuner, _ = search_run
+    shown = []
+    progress = live.LiveProgress(shown.append, keep=3)
+    for i in range(5):
+        progress.say(f"line {i}", tuner)
+    assert len(shown) == 5  # each update replaces the one block's whole content
+    last = shown[-1]
+    assert "line 2" in last and "line 4" in last and "line 1" not in last
+    root = parse(last[last.index("<svg"):last.index("</svg>") + 6])
+    assert root.get("data-kind") == "trajectory" and len(groups(root, "mark")) == 4
+    assert live.start() is None  # not in a Jupyter kernel: NASTuner prints plain lines
 
 
 def _starts(text, token):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from kerasnas.viz.svg import Drawing, Svg, esc
+from kerasnas.viz.svg import Drawing, Svg, esc, text_width
 
 #: Margin added above and below the finished trials' score range, as a share of that range.
 SCORE_MARGIN = 0.08
@@ -167,9 +167,9 @@ def _legend_marks(trials):
     kinds = {t.kind for t in trials}
     items = [("circle", _MARK_COLORS[_FINISHED], "trial")]
     if _CUT in kinds:
-        items.append(("diamond", _MARK_COLORS[_CUT], "cut by the time budget"))
+        items.append(("diamond", _MARK_COLORS[_CUT], "cut (time budget)"))
     if _FAILED in kinds:
-        items.append(("cross", _MARK_COLORS[_FAILED], "failed / rejected"))
+        items.append(("cross", _MARK_COLORS[_FAILED], "failed"))
     return items
 
 
@@ -281,14 +281,16 @@ class _Frame:
         self.svg.add(_symbol({_FINISHED: "circle", _CUT: "diamond", _FAILED: "cross"}[trial.kind],
                              px, py, color, best=trial.rank == 0 and trial.kind == _FINISHED))
         if off and trial.score is not None:  # say where it would be
-            self.svg.add(f"<text x='{px:.1f}' y='{py - 12:.1f}' text-anchor='middle' "
-                         f"font-size='9' fill='{color}'>{trial.score:.2f}</text>")
+            self.svg.add(f"<text x='{px + 8:.1f}' y='{py + 4:.1f}' text-anchor='start' "
+                         f"font-size='10' fill='{color}'>{trial.score:.3g}</text>")
         self.svg.add("</g>")
 
     def legend(self, items):
-        x = self.left
+        """One line of legend entries above the plot, wrapping to a second line if needed."""
+        x, y = self.left, 16
         for symbol, color, text in items:
-            y = 20
+            if x + 24 + text_width(text, 10.5) > WIDTH - 4:
+                x, y = self.left, y + 14
             if symbol == "line":
                 self.svg.line(x, y - 4, x + 16, y - 4, stroke=color, width=2)
             elif symbol == "dash":
@@ -296,7 +298,7 @@ class _Frame:
             else:
                 self.svg.add(_symbol(symbol, x + 8, y - 4, color))
             self.svg.text(x + 20, y, text, anchor="start", size=10.5, cls="legend")
-            x += 30 + len(text) * 6.3
+            x += 30 + text_width(text, 10.5)
 
     def drawing(self) -> Drawing:
         return self.svg.drawing()
