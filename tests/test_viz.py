@@ -183,8 +183,12 @@ def made_up_result(cut_score=0.10):
 
 
 def finished_range(result):
+    """(low, high) of the finished trials' scores, widened to cut trials scoring at least as
+    well as the worst finished one (objective maximised)."""
     scores = [r.score for r in result.history
               if r.status == "COMPLETED" and not r.metrics.get("budget_cut")]
+    cut = [r.score for r in result.history if r.metrics.get("budget_cut")]
+    scores += [c for c in cut if c >= min(scores)]
     return min(scores), max(scores)
 
 
@@ -215,6 +219,16 @@ def test_a_cut_trial_inside_the_range_is_marked_in_place():
     root = parse(trajectory_plot(result))
     cut = [g for g in groups(root, "mark") if "cut" in g.get("class").split()]
     assert len(cut) == 1 and cut[0].get("data-offscale") == "0"
+
+
+def test_a_cut_trial_that_beats_the_finished_ones_is_in_range_and_marked_best():
+    result = made_up_result(cut_score=0.99)
+    assert result.best_trials(1)[0].trial_id == "12"
+    root = parse(trajectory_plot(result))
+    assert 0.99 < float(root.get("data-ymax")) < 0.99 + 0.1 * (0.99 - 0.94)
+    cut = [g for g in groups(root, "mark") if "cut" in g.get("class").split()]
+    assert cut[0].get("data-offscale") == "0"
+    assert [c.get("class") for c in cut[0].iter(f"{SVG}circle")] == ["best"]
 
 
 def test_cost_plots_use_params_and_flops_on_a_log_axis_with_a_pareto_front():

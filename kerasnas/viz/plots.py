@@ -8,10 +8,12 @@ kilobytes inside the report instead of tens, and carry each trial's identity
 
 Axes are fitted to the trials that finished: the score range spans the
 finished trials' scores plus an 8% margin (`SCORE_MARGIN`). A trial cut by the
-time budget is marked as a hollow diamond where its score falls in that range;
-below the plot, in a strip of its own, when it does not (then the axis is not
-stretched to reach it). Failed, rejected and unfinished trials have no score:
-they are crosses in that strip. Trial axes have integer ticks.
+time budget is a hollow diamond. It joins the fit when it scored at least as
+well as the worst finished trial (a cut trial can still be the best one);
+a worse one is drawn where its score falls inside the range, else in a strip
+of its own below the plot, so it never stretches the axis. Failed, rejected
+and unfinished trials have no score: they are crosses in that strip. Trial
+axes have integer ticks.
 
 Example:
 
@@ -53,7 +55,7 @@ def trajectory_plot(result) -> Drawing:
                    ylabel=name, int_x=True, strip=scale.needs_strip(trials))
     best, steps = None, []
     for t in trials:
-        if t.kind == _FINISHED and (best is None or (t.score > best if maximize
+        if t.fits and (best is None or (t.score > best if maximize
                                                      else t.score < best)):
             best = t.score
         if best is not None:
@@ -89,7 +91,7 @@ def cost_plot(result, cost: str = "params") -> Drawing:
     frame = _Frame(f"score_vs_{cost}", (lo - pad, hi + pad), scale, xlabel=f"{label} (log)",
                    ylabel=name, log_x=True, strip=scale.needs_strip(trials))
     front, best = [], None
-    for t in sorted((t for t in trials if t.kind == _FINISHED),
+    for t in sorted((t for t in trials if t.fits),
                     key=lambda t: (t.record.metrics[cost], -t.score if maximize else t.score)):
         if best is None or (t.score > best if maximize else t.score < best):
             best = t.score
@@ -112,7 +114,7 @@ def learning_curves_plot(result, k: int = TOP_CURVES) -> Drawing:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}.")
     name, _ = _objective(result)
-    top = [t for t in _classify(result) if t.kind == _FINISHED]
+    top = [t for t in _classify(result) if t.score is not None]  # as result.best_trials
     top = sorted(top, key=lambda t: t.rank)[:k]
     curves = [(t, [v for v in (getattr(t.record, "curves", None) or {}).get(name, [])])
               for t in top]
@@ -141,6 +143,7 @@ class _Trial:
 
     def __init__(self, n, record, kind, score, rank):
         self.n, self.record, self.kind, self.score, self.rank = n, record, kind, score, rank
+        self.fits = kind == _FINISHED  # whether the score axis is fitted to this trial
 
 
 def _classify(result) -> list[_Trial]:
@@ -156,6 +159,13 @@ def _classify(result) -> list[_Trial]:
             kind = _FAILED
         trials.append(_Trial(n, r, kind, float(r.score) if scored else None,
                              ranks.get(r.trial_id, len(ranks))))
+    finished = [t.score for t in trials if t.kind == _FINISHED]
+    if finished:
+        _, maximize = _objective(result)
+        worst = min(finished) if maximize else max(finished)
+        for t in trials:
+            if t.kind == _CUT and (t.score >= worst if maximize else t.score <= worst):
+                t.fits = True  # as good as a finished trial: part of the picture
     return trials
 
 
@@ -178,7 +188,7 @@ class _ScoreScale:
 
     def __init__(self, trials, values=None):
         if values is None:
-            values = [t.score for t in trials if t.kind == _FINISHED]
+            values = [t.score for t in trials if t.fits]
             if not values:  # nothing finished cleanly: fit what there is
                 values = [t.score for t in trials if t.score is not None]
         values = values or [0.0, 1.0]
@@ -279,7 +289,7 @@ class _Frame:
                      f"data-offscale='{int(off)}' data-score='{'' if trial.score is None else f'{trial.score:.6g}'}'>"
                      f"<title>{esc(tip)}</title>")
         self.svg.add(_symbol({_FINISHED: "circle", _CUT: "diamond", _FAILED: "cross"}[trial.kind],
-                             px, py, color, best=trial.rank == 0 and trial.kind == _FINISHED))
+                             px, py, color, best=trial.rank == 0 and not off))
         if off and trial.score is not None:  # say where it would be
             self.svg.add(f"<text x='{px + 8:.1f}' y='{py + 4:.1f}' text-anchor='start' "
                          f"font-size='10' fill='{color}'>{trial.score:.3g}</text>")
@@ -305,10 +315,14 @@ class _Frame:
 
 
 def _symbol(kind, x, y, color, best=False):
+    ring = (f"<circle class='best' cx='{x:.1f}' cy='{y:.1f}' r='8' fill='none' "
+            f"stroke='{color}' stroke-width='1.5'/>") if best else ""
+    return ring + _shape(kind, x, y, color)
+
+
+def _shape(kind, x, y, color):
     if kind == "circle":
-        ring = (f"<circle cx='{x:.1f}' cy='{y:.1f}' r='7' fill='none' stroke='{color}' "
-                "stroke-width='1.5'/>") if best else ""
-        return (f"{ring}<circle cx='{x:.1f}' cy='{y:.1f}' r='3.8' fill='{color}' "
+        return (f"<circle cx='{x:.1f}' cy='{y:.1f}' r='3.8' fill='{color}' "
                 "fill-opacity='0.8'/>")
     if kind == "diamond":
         return (f"<path d='M{x:.1f},{y - 5:.1f} L{x + 5:.1f},{y:.1f} L{x:.1f},{y + 5:.1f} "
