@@ -55,11 +55,15 @@ def render_report(result) -> str:
     name = result.objective["name"]
     finished = [r for r in result.history if r.status == "COMPLETED" and _finite(r.score)]
     best = result.best_trials(1)
+    cut = sum(1 for r in finished if r.metrics.get("budget_cut"))
+    failed = len(result.history) - len(finished)
     task = result.task
     facts = [
         ("Task", f"{task.kind} {task.problem}, input {tuple(task.input_shape)}"
                  + (f", {task.num_classes} classes" if task.num_classes else "")),
-        ("Trials", f"{len(result.history)} ({len(finished)} finished)"),
+        ("Trials", f"{len(result.history)} ({len(finished) - cut} finished"
+                   + (f", {cut} cut by the time budget" if cut else "")
+                   + (f", {failed} failed" if failed else "") + ")"),
         ("Stopped by", result.stopped_by or "n/a"),
         ("Search time", f"{result.search_time:.1f} s" if result.search_time else "n/a"),
         (f"Best {name}", f"{best[0].score:.4f}" if best else "n/a"),
@@ -70,8 +74,6 @@ def render_report(result) -> str:
     facts_html = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
                          f"<td class='arch'>{html.escape(v)}</td></tr>" for k, v in facts)
 
-    cut = sum(1 for r in result.history if r.metrics.get("budget_cut"))
-    failed = sum(1 for r in result.history if r.status != "COMPLETED")
     marks = (" Hollow diamonds: trials cut by the time budget; crosses: failed or rejected "
              "trials; marks in the 'off scale' strip fall outside the finished trials' range."
              if cut or failed else "")
