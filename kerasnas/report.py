@@ -88,6 +88,10 @@ def render_report(result) -> str:
         + _figure(learning_curves_plot(result).svg,
                   f"Learning curves: {name} after each epoch of the top trials.")
     )
+    if any(_finite(r.metrics.get("latency_ms")) for r in finished):
+        plots += _figure(cost_plot(result, "latency_ms").svg,
+                         f"{name} against TFLite latency (ms); the dashed line is the Pareto "
+                         "front.")
     drawing = ""
     if result.architecture is not None:
         drawing = ("<h2>Best architecture</h2><div class='drawing'>"
@@ -120,8 +124,69 @@ def render_report(result) -> str:
             f"<h2>Leaderboard</h2>{table}</body></html>")
 
 
+def svg_plot(points, *, line=None, xlabel="", ylabel="", log_x=False, width=460, height=300):
+    """A plain scatter plot of `points` (and an optional step `line`) as an SVG string.
+
+    Kept for `kerasnas.hardware.front.front_plot`; the report's own plots are
+    `kerasnas.viz.plots`, whose axes are fitted to the finished trials.
+    """
+    margin_left, margin_bottom, margin = 60, 40, 15
+    plot_w, plot_h = width - margin_left - margin, height - margin_bottom - margin
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+             f"font-size='11' font-family='sans-serif'>",
+             f"<rect x='{margin_left}' y='{margin}' width='{plot_w}' height='{plot_h}' "
+             "fill='none' stroke='#888'/>"]
+    everything = list(points) + list(line or [])
+    if not everything:
+        parts.append(f"<text x='{width / 2}' y='{height / 2}' text-anchor='middle'>no finished "
+                     "trials</text></svg>")
+        return "".join(parts)
+    fx = (lambda v: math.log10(v)) if log_x else float
+    xs = [fx(p[0]) for p in everything]
+    ys = [float(p[1]) for p in everything]
+    x0, x1 = _padded(min(xs), max(xs))
+    y0, y1 = _padded(min(ys), max(ys))
+
+    def sx(v):
+        return margin_left + (fx(v) - x0) / (x1 - x0) * plot_w
+
+    def sy(v):
+        return margin + plot_h - (float(v) - y0) / (y1 - y0) * plot_h
+
+    for i in range(5):
+        tx = x0 + (x1 - x0) * i / 4
+        ty = y0 + (y1 - y0) * i / 4
+        label_x = _fmt(10 ** tx, 0) if log_x else _fmt(tx, 1 if x1 - x0 > 5 else 2)
+        parts.append(f"<text x='{margin_left + plot_w * i / 4:.1f}' y='{height - 22}' "
+                     f"text-anchor='middle'>{label_x}</text>")
+        parts.append(f"<text x='{margin_left - 5}' y='{margin + plot_h - plot_h * i / 4 + 4:.1f}'"
+                     f" text-anchor='end'>{_fmt(ty, 3)}</text>")
+    if line:
+        steps = []
+        for (xa, ya), (xb, _) in zip(line, list(line[1:]) + [line[-1]], strict=True):
+            steps.append(f"{sx(xa):.1f},{sy(ya):.1f} {sx(xb):.1f},{sy(ya):.1f}")
+        parts.append(f"<polyline points='{' '.join(steps)}' fill='none' stroke='#c33' "
+                     "stroke-width='2'/>")
+    for x, y in points:
+        parts.append(f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3.5' fill='#36c' "
+                     "fill-opacity='0.7'/>")
+    parts.append(f"<text x='{margin_left + plot_w / 2}' y='{height - 5}' text-anchor='middle'>"
+                 f"{html.escape(xlabel)}</text>")
+    parts.append(f"<text x='12' y='{margin + plot_h / 2}' text-anchor='middle' "
+                 f"transform='rotate(-90 12 {margin + plot_h / 2})'>{html.escape(ylabel)}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _figure(svg, caption):
     return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def _padded(low, high):
+    if high - low < 1e-12:
+        return low - 0.5, high + 0.5
+    pad = (high - low) * 0.05
+    return low - pad, high + pad
 
 
 def _finite(value):

@@ -244,8 +244,9 @@ def test_cost_plots_use_params_and_flops_on_a_log_axis_with_a_pareto_front():
         assert len(groups(root, "mark")) == 15  # the failed trial has no cost
         pareto = [p for p in root.iter(f"{SVG}polyline") if p.get("class") == "pareto"]
         assert len(pareto) == 1
-    with pytest.raises(ValueError, match="'params' or 'flops'"):
+    with pytest.raises(ValueError, match="a metric the trials recorded"):
         cost_plot(result, "latency")
+    assert parse(cost_plot(result, "latency_ms")).get("data-empty") == "1"  # none measured
 
 
 def test_learning_curves_draw_the_top_trials_epoch_by_epoch():

@@ -37,6 +37,10 @@ WIDTH, HEIGHT = 480, 320
 #: Line colours of the learning curves, best trial first.
 CURVE_COLORS = ("#2f5fbf", "#d9730d", "#2e8b3d", "#b03a8c", "#6b6b6b")
 
+#: Axis labels of the cost metrics `cost_plot` knows (any other recorded metric works too).
+COST_LABELS = {"params": "parameters", "flops": "FLOPs (multiply-adds)",
+               "latency_ms": "TFLite latency (ms)", "model_bytes": "model size (bytes)"}
+
 _FINISHED, _CUT, _FAILED = "finished", "cut", "failed"
 _MARK_COLORS = {_FINISHED: "#2f5fbf", _CUT: "#d9730d", _FAILED: "#c0392b"}
 
@@ -74,12 +78,16 @@ def cost_plot(result, cost: str = "params") -> Drawing:
 
     Args:
         result: A `SearchResult`.
-        cost: `"params"` (default) or `"flops"` (multiply-adds per example).
+        cost: A cost metric the trials recorded: `"params"` (default), `"flops"`
+            (multiply-adds per example), or a hardware metric such as
+            `"latency_ms"` or `"model_bytes"`.
     """
-    if cost not in ("params", "flops"):
-        raise ValueError(f"cost must be 'params' or 'flops', got {cost!r}.")
+    recorded = sorted({k for r in result.history for k in r.metrics})
+    if not isinstance(cost, str) or (cost not in COST_LABELS and cost not in recorded):
+        raise ValueError(f"cost must be one of {sorted(COST_LABELS)} or a metric the trials "
+                         f"recorded ({recorded}); got {cost!r}.")
     name, maximize = _objective(result)
-    label = {"params": "parameters", "flops": "FLOPs (multiply-adds)"}[cost]
+    label = COST_LABELS.get(cost, cost)
     trials = [t for t in _classify(result) if _finite(t.record.metrics.get(cost))
               and t.record.metrics[cost] > 0]
     if not trials:
