@@ -9,7 +9,8 @@ interpreter thread, batch size 1, full-integer int8 models.
    coefficient of variation (std / mean) of those medians.
 2. **Predictors**: `--n` random architectures from each of two spaces
    (MacroSpace and NB201Space on 32x32x3 images), each
-   converted to int8 and measured. Spearman's rho against the measured
+   converted to int8 and measured (the lowest of 3 medians, rounds interleaved over the
+   models; see `best_of_medians`). Spearman's rho against the measured
    latency of: the per-layer lookup table (`LatencyTable`, measured layer by
    layer, never fitted on whole-model latencies), the regression
    (`LatencyRegressor`, out-of-fold predictions of a 5-fold cross-validation
@@ -63,6 +64,7 @@ def predictors(name, space, n, seed):
         model_features,
         spearman,
     )
+    from kerasnas.hardware.predict import BEST_OF
     from kerasnas.spaces.cost import count_flops
 
     rng = np.random.default_rng(seed)
@@ -75,8 +77,12 @@ def predictors(name, space, n, seed):
             archs.append(arch)
     models = [space.build_architecture(a, compile=False) for a in archs]
     start = time.monotonic()
-    measured = [measure_latency(convert(m, "int8", representative_data=calib).flatbuffer).median_ms
-                for m in models]
+    flatbuffers = [convert(m, "int8", representative_data=calib).flatbuffer for m in models]
+    # Rounds interleaved over the models, so a burst of load from other processes falls on
+    # many models a little rather than on one a lot; each model keeps its lowest median.
+    rounds = [[measure_latency(f).median_ms for f in flatbuffers] for _ in range(BEST_OF)]
+    measured = [min(r[i] for r in rounds) for i in range(n)]
+    single = rounds[0]
     measure_s = time.monotonic() - start
     start = time.monotonic()
     table = LatencyTable("int8").fit(models)
@@ -97,11 +103,14 @@ def predictors(name, space, n, seed):
               "rho_table": spearman(lut, measured), "rho_regression": spearman(regression,
                                                                                   measured),
               "rho_flops": spearman(flops, measured), "table_entries": len(table),
+              "rho_table_vs_single_median": spearman(lut, single),
+              "rho_rounds_1_vs_2": spearman(rounds[0], rounds[1]),
               "seconds_measure_all": measure_s, "seconds_table": table_s,
               "latency_range_ms": [float(min(measured)), float(max(measured))]}
     print(f"{name}: n={n}, latency {min(measured):.3f}-{max(measured):.3f} ms; Spearman rho: "
           f"table {result['rho_table']:.3f}, regression (5-fold) {result['rho_regression']:.3f}, "
-          f"FLOPs {result['rho_flops']:.3f}; table {len(table)} entries in {table_s:.0f} s, "
+          f"FLOPs {result['rho_flops']:.3f}; (table vs one median {result['rho_table_vs_single_median']:.3f}, "
+          f"round 1 vs round 2 {result['rho_rounds_1_vs_2']:.3f}); table {len(table)} entries in {table_s:.0f} s, "
           f"whole models measured in {measure_s:.0f} s", flush=True)
     return result
 
@@ -143,7 +152,8 @@ def search(x, y, xv, yv, *, trials, epochs, seed, budget_ms, directory):
     result = {
         "budget_ms": budget_ms, "seconds": elapsed, "trials": len(trials_),
         "completed": len(completed), "rejected": len(rejected),
-        "rejections": [t.message.splitlines()[0] if t.message else "" for t in rejected][:3],
+        "rejections": [[line for line in (t.message or "").splitlines() if "Rejected" in line][-1:]
+                       for t in rejected][:3],
         "candidate_latencies_ms": latencies,
         "best_architecture": str(space.encoding.from_hp_values(best.hyperparameters.values)),
         "val_accuracy": metric("val_accuracy"),

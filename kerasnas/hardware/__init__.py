@@ -41,6 +41,7 @@ _LAZY = {
     "LatencyRegressor": "kerasnas.hardware.predict",
     "model_features": "kerasnas.hardware.predict",
     "spearman": "kerasnas.hardware.predict",
+    "best_of_medians": "kerasnas.hardware.predict",
     "MNAS_W": "kerasnas.hardware.objectives",
     "HardLimits": "kerasnas.hardware.objectives",
     "soft_reward": "kerasnas.hardware.objectives",
