@@ -298,9 +298,12 @@ class _Frame:
                      f"<title>{esc(tip)}</title>")
         self.svg.add(_symbol({_FINISHED: "circle", _CUT: "diamond", _FAILED: "cross"}[trial.kind],
                              px, py, color, best=trial.rank == 0 and not off))
-        if off and trial.score is not None:  # say where it would be
-            self.svg.add(f"<text x='{px + 8:.1f}' y='{py + 4:.1f}' text-anchor='start' "
-                         f"font-size='10' fill='{color}'>{trial.score:.3g}</text>")
+        if off and trial.score is not None:  # say where it would be, inside the picture
+            text = f"{trial.score:.3g}"
+            right = px + 8 + text_width(text, 10) < WIDTH - 2
+            self.svg.add(f"<text x='{px + 8 if right else px - 8:.1f}' y='{py + 4:.1f}' "
+                         f"text-anchor='{'start' if right else 'end'}' font-size='10' "
+                         f"fill='{color}'>{text}</text>")
         self.svg.add("</g>")
 
     def legend(self, items):
