@@ -65,7 +65,8 @@ def test_result_saves_loads_exports_and_reports(image_result, digits, tmp_path):
     html = (tmp_path / "report.html")
     result.report(html)
     page = html.read_text()
-    assert "Leaderboard" in page and page.count("<svg") == 2
+    # the best architecture drawn, trajectory, score vs params and vs FLOPs, learning curves
+    assert "Leaderboard" in page and page.count("<svg") == 5
     assert result.best_trials(1)[0].architecture.split(" | ")[0] in page
     with pytest.raises(ValueError, match="ending in .html"):
         result.report(tmp_path / "report.txt")

@@ -65,6 +65,7 @@ class Drawing:
 
     def __init__(self, svg: str):
         self.svg = svg
+        self.layout = None  # architecture drawings keep their placed rows here (benchmarks)
 
     def __str__(self):
         return self.svg
