@@ -20,6 +20,7 @@ _LAZY = {
     "Architecture": ("kerasnas.spaces.architecture", "Architecture"),
     "spaces": ("kerasnas.spaces", None),
     "oracles": ("kerasnas.oracles", None),
+    "viz": ("kerasnas.viz", None),
 }
 
 _NEEDS_TENSORFLOW = ("search", "SearchResult")
