@@ -377,3 +377,17 @@ def _starts(text, token):
         found.append(i)
         i = text.find(token, i + 1)
     return found
+
+
+def test_drawing_and_plotting_import_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, kerasnas\n"
+            "from kerasnas.spaces.encodings import CellEncoding\n"
+            "kerasnas.viz.draw_architecture(CellEncoding().sample(np.random.default_rng(0)))\n"
+            "import kerasnas.viz.plots, kerasnas.viz.notebook, kerasnas.viz.live, kerasnas.report\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "False"]
