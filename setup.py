@@ -30,6 +30,10 @@ setup(
         # LiteRT, the supported TFLite interpreter, for kerasnas.hardware's latency measurements
         # (tf.lite.Interpreter is the fallback without it).
         "hardware": ["ai-edge-litert>=2.3"],
+        # Quantization-aware training (kerasnas.hardware.qat): tfmot works only on tf_keras
+        # models. tfmot pins absl-py 1.x, so install this extra in its own virtualenv and pass
+        # its interpreter as `python=` (see README, "Hardware-aware search").
+        "qat": ["tf-keras", "tensorflow-model-optimization>=0.8"],
         # The test extra includes tfds so the tfds code path is tested up to the network call.
         "test": ["pytest>=7", "pytest-timeout", "pandas", "grpcio", "ruff", "tensorflow-datasets",
                  "importlib_resources", "ai-edge-litert>=2.3"],

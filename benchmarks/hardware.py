@@ -23,10 +23,14 @@ interpreter thread, batch size 1, full-integer int8 models.
    candidates were rejected and whether any winner broke the budget.
 4. **Post-training quantization**: the unconstrained winner's float accuracy
    against its int8 accuracy on the validation split (the accuracy drop).
+5. **PTQ vs QAT** (with `--qat-python`, an interpreter with `kerasnas[qat]`):
+   one digits model trained `--epochs` epochs, then post-training int8 against
+   3 epochs of quantization-aware training in tf_keras (`kerasnas.hardware.qat`).
 
 Usage:
 
-    .venv/bin/python benchmarks/hardware.py --n 50 --trials 10 --epochs 8
+    .venv/bin/python benchmarks/hardware.py --n 50 --trials 10 --epochs 8 \
+        --qat-python .venv-qat/bin/python
 
 Prints each figure and writes them all to `--out` (default hardware_results.json).
 """
@@ -173,6 +177,28 @@ def search(x, y, xv, yv, *, trials, epochs, seed, budget_ms, directory):
     return result
 
 
+def qat(python, seed, epochs):
+    """PTQ vs QAT on one trained digits model (the unconstrained search's usual winner shape)."""
+    import keras
+
+    from kerasnas.hardware.qat import quantization_aware_training
+    from kerasnas.spaces import MacroSpace
+
+    x, xv, y, yv = digits()
+    space = MacroSpace((8, 8, 1), 10, widths=(16, 32, 64), max_layers=5)
+    arch = "sep_conv_3x3:32 > dil_conv_3x3:32 > conv_3x3:64 > avg_pool_3x3:64+0"
+    keras.utils.set_random_seed(seed)
+    model = space.build_architecture(arch)
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+    out = quantization_aware_training(model, x, y, xv, yv, python=python, seed=seed)
+    out.pop("qat_flatbuffer")
+    out["architecture"] = arch
+    print(f"PTQ vs QAT ({arch}, {epochs} epochs, 3 QAT epochs): float {out['float_accuracy']:.4f}"
+          f", PTQ int8 {out['ptq_int8_accuracy']:.4f}, QAT int8 {out['qat_int8_accuracy']:.4f} "
+          f"(tf_keras rebuild float {out['rebuilt_float_accuracy']:.4f})", flush=True)
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=50, help="architectures per space (default 50)")
@@ -181,7 +207,9 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=8, help="epochs per trial (default 8)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["repeatability", "predictors", "search"])
+                        choices=["repeatability", "predictors", "search", "qat"])
+    parser.add_argument("--qat-python", default=None,
+                        help="interpreter with tf_keras and tfmot (kerasnas[qat]) for PTQ vs QAT")
     parser.add_argument("--out", default="hardware_results.json")
     args = parser.parse_args(argv)
 
@@ -219,6 +247,8 @@ def main(argv=None):
                           "drop_points": 100 * (free["val_accuracy"] - free["int8_accuracy"])}
         print(f"PTQ: float {free['val_accuracy']:.4f} -> int8 {free['int8_accuracy']:.4f} "
               f"({results['ptq']['drop_points']:+.2f} points lost)", flush=True)
+    if "qat" not in args.skip and args.qat_python:
+        results["qat"] = qat(args.qat_python, args.seed, args.epochs)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
     print(f"wrote {args.out}")

@@ -2,6 +2,7 @@
 limits, MnasNet's soft reward, Pareto fronts, and the hardware metrics of the trial loop."""
 
 import math
+import os
 import subprocess
 import sys
 
@@ -343,3 +344,64 @@ def test_search_hardware_arguments_are_checked_before_training():
         hardware_from_args("int8")
     with pytest.raises(ValueError, match="latency_ms limit"):
         hardware_from_args(latency_budget_ms=-5)
+
+
+def test_qat_graph_lists_every_layer_with_its_inputs():
+    from kerasnas.hardware.qat import _graph
+
+    space = MacroSpace((8, 8, 1), 3, widths=(4,), max_layers=3, stem_channels=4)
+    model = space.build_architecture("conv_3x3:4 > dil_conv_3x3:4 > max_pool_3x3:4+0",
+                                     compile=False)
+    graph = _graph(model)
+    names = [spec["name"] for spec in graph["layers"]]
+    assert names == [layer.name for layer in model.layers]
+    assert graph["input"] == names[0] and graph["output"] == names[-1]
+    concat = [s for s in graph["layers"] if s["class_name"] == "Concatenate"]
+    assert concat and concat[0]["multi_input"] and len(concat[0]["inputs"]) == 2
+    for spec in graph["layers"][1:]:
+        assert spec["inputs"] and all(i in names for i in spec["inputs"])
+
+
+QAT_PYTHON = os.environ.get("KERASNAS_QAT_PYTHON")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not QAT_PYTHON, reason="set KERASNAS_QAT_PYTHON to an interpreter with "
+                                           "kerasnas[qat] (tf_keras, tfmot)")
+def test_qat_fine_tunes_and_converts_to_int8(digits, tmp_path):
+    from kerasnas.hardware.qat import quantization_aware_training
+
+    x, y, xv, yv = digits
+    space = MacroSpace((8, 8, 1), 10, widths=(8,), max_layers=2)
+    keras.utils.set_random_seed(0)
+    model = space.build_architecture("conv_3x3:8 > sep_conv_3x3:8")
+    model.fit(x, y, epochs=3, verbose=0)
+    out = quantization_aware_training(model, x, y, xv, yv, python=QAT_PYTHON, epochs=1,
+                                      workdir=tmp_path)
+    # The tf_keras rebuild computes what the Keras 3 model computes.
+    assert out["rebuilt_float_accuracy"] == pytest.approx(out["float_accuracy"])
+    assert out["qat_int8_accuracy"] >= out["float_accuracy"] - 0.05
+    assert convert_report_is_integer(out["qat_flatbuffer"])
+
+
+def convert_report_is_integer(flatbuffer):
+    from kerasnas.hardware.conversion import read_ops
+
+    return not any(op.computes_in_float for op in read_ops(flatbuffer))
+
+
+@pytest.mark.slow
+def test_qat_without_tfmot_fails_with_the_fix(digits, tmp_path):
+    from kerasnas.hardware.qat import quantization_aware_training
+
+    pytest.importorskip("keras")
+    try:
+        import tensorflow_model_optimization  # noqa: F401
+        pytest.skip("tfmot is installed in this interpreter")
+    except ImportError:
+        pass
+    x, y, xv, yv = digits
+    model = _tiny_model()
+    model.compile(loss="sparse_categorical_crossentropy")
+    with pytest.raises(RuntimeError, match=r"kerasnas\[qat\]"):
+        quantization_aware_training(model, x, y % 3, xv, yv % 3, workdir=tmp_path)
