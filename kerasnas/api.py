@@ -45,7 +45,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            space="auto", max_trials=20, time_budget=None, epochs=10, objective="auto",
            directory=None, overwrite=False, seed=None, verbose=1, batch_size=32,
            early_stopping=3, train_fraction=1.0, refit=True, refit_epochs="auto",
-           learning_rate=1e-3, kind=None, problem=None, strategy_args=None,
+           learning_rate=1e-3, kind=None, problem=None, column_types=None, strategy_args=None,
            latency_budget_ms=None, size_budget_bytes=None, quantize=None, hardware=None,
            **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
@@ -106,6 +106,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             `"tabular"` (default None: inferred; see `kerasnas.data`).
         problem: Override the inferred problem, `"classification"` or
             `"regression"` (default None: inferred, e.g. float labels mean regression).
+        column_types: For a DataFrame, `{column: type}` overriding the inferred
+            column types (`"numeric"`, `"categorical"`, `"boolean"`, `"drop"`;
+            default None: inferred, see `kerasnas.data.columns`).
         strategy_args: Extra keyword arguments for the strategy's constructor,
             e.g. `{"population_size": 10}` (default None).
         latency_budget_ms, size_budget_bytes: Hard limits on each candidate's
@@ -155,7 +158,10 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     from kerasnas.data import normalization_layers, prepare_data
 
     data = prepare_data(x, y, validation_data=validation_data,
-                        validation_split=validation_split, seed=seed, kind=kind, problem=problem)
+                        validation_split=validation_split, seed=seed, kind=kind, problem=problem,
+                        column_types=column_types)
+    if verbose and data.encoder is not None:
+        print(data.note, flush=True)  # the inferred table schema
     task = data.task
     objective = _resolve_objective(objective, task)
 
@@ -230,6 +236,10 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         model = tuner.load_model(best_trial)
         refit_history = {}
 
+    if data.encoder is not None:  # a typed table: the model takes raw named columns
+        from kerasnas.data.tabular import with_encoder
+
+        model = with_encoder(data.encoder, model)
     result = SearchResult(model=model, architecture=architecture, task=task,
                           objective={"name": oracle.objective.name,
                                      "direction": oracle.objective.direction},

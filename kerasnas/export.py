@@ -89,7 +89,7 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
             model, directory / name / str(version), classes=classes, input_name=input_name,
             classification=classification)
     if "tflite" in formats:
-        paths["tflite"] = export_tflite(model, directory / f"{name}.tflite")
+        paths["tflite"] = export_tflite(_tflite_part(model), directory / f"{name}.tflite")
     return paths
 
 
@@ -150,6 +150,10 @@ def deployment_model(model, input_shape=None, input_dtype=None, *, input_name="i
     import keras
     import numpy as np
 
+    from kerasnas.data.tabular import takes_columns
+
+    if takes_columns(model):  # a typed table takes its named columns as they are
+        return model
     model_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     shape = model_shape if input_shape is None else tuple(int(d) for d in input_shape)
     dtype = np.dtype("float32" if input_dtype is None else input_dtype)
@@ -199,7 +203,7 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs",
         raise ValueError(f"{path} already exists and is not empty; choose another version or "
                          "remove it (TF Serving never overwrites a version).")
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    spec = tf.TensorSpec((None,) + input_shape, model.inputs[0].dtype, name=input_name)
+    signature = [tf.TensorSpec((None,) + input_shape, model.inputs[0].dtype, name=input_name)]
     if classification is None:
         classification = classes is not None or is_classifier(model)
 
@@ -218,6 +222,11 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs",
                                  "got a request of shape", shape])
         return x
 
+    from kerasnas.data.tabular import column_signature, takes_columns
+
+    if takes_columns(model):  # a typed table: one (N,) input per column, in its own dtype
+        signature, checked = column_signature(model)
+
     if classification:
         num_classes = int(model.outputs[0].shape[-1])
         values = np.arange(num_classes) if classes is None else np.asarray(classes)
@@ -227,20 +236,38 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs",
         if values.dtype.kind == "U" or values.dtype == object:
             values = values.astype(str)
 
-        def serve(x):
-            probabilities = model(checked(x), training=False)
+        def serve(*x):
+            probabilities = model(checked(*x), training=False)
             index = tf.argmax(probabilities, axis=-1)
             return {"probabilities": probabilities,
                     "label": tf.gather(tf.constant(values), index)}
     else:
-        def serve(x):
-            return {"predictions": model(checked(x), training=False)}
+        def serve(*x):
+            return {"predictions": model(checked(*x), training=False)}
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serving_default", serve, input_signature=[spec])
+    archive.add_endpoint("serving_default", serve, input_signature=signature)
     archive.write_out(str(path), verbose=False)
     return str(path)
+
+
+def _tflite_part(model):
+    """What TFLite can convert: a typed table's network without its column encoder.
+
+    String lookups are not TFLite builtins, so for a model taking named columns
+    the `.tflite` file takes the encoded float32 rows instead (with a warning).
+    """
+    from kerasnas.data.tabular import numeric_part, takes_columns
+
+    if not takes_columns(model):
+        return model
+    import warnings
+
+    warnings.warn("TFLite has no string lookups: the .tflite file holds the network behind the "
+                  "column encoder and takes encoded float32 rows; serve raw columns with the "
+                  "SavedModel or the .keras file.", UserWarning, stacklevel=3)
+    return numeric_part(model)
 
 
 def export_tflite(model, path) -> str:

@@ -268,8 +268,13 @@ def as_model_input(x, task) -> np.ndarray:
     """`x` as a float32 array of shape `(N,) + task.input_shape`.
 
     Accepts a numpy array (a missing trailing channel axis of size 1 is added)
-    or a pandas DataFrame (its `task.feature_names` columns are used).
+    or a pandas DataFrame (its `task.feature_names` columns are used). For a
+    typed table (`task.columns`), `{column input name: (N,) array}` instead.
     """
+    if task.columns is not None:
+        from kerasnas.data.columns import column_inputs
+
+        return column_inputs(x, task.columns)
     if hasattr(x, "to_numpy") and hasattr(x, "columns"):
         names = list(task.feature_names or x.columns)
         missing = [n for n in names if n not in x.columns]

@@ -15,6 +15,7 @@ from kerasnas.data.adapters import (
     _raw_dtype,
     _targets,
 )
+from kerasnas.data.columns import needs_columns as _needs_columns
 from kerasnas.data.inference import _infer_task, _shape_for_kind
 from kerasnas.data.labels import _encode_targets
 from kerasnas.data.loaders import _dataset_to_arrays, load_dataset
@@ -24,7 +25,7 @@ from kerasnas.validation import validate_choice
 
 
 def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=None,
-                 kind=None, problem=None) -> PreparedData:
+                 kind=None, problem=None, column_types=None) -> PreparedData:
     """Validates `(x, y)`, infers the task and splits off validation data.
 
     Args:
@@ -46,6 +47,12 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
             docstring): `"image"`, `"sequence"` or `"tabular"`.
         problem: Overrides the problem (default None: inferred):
             `"classification"` or `"regression"`.
+        column_types: For a DataFrame, `{column: type}` overriding the
+            inferred column types (`"numeric"`, `"categorical"`, `"boolean"`,
+            `"drop"`; default None). A DataFrame with text, categories or
+            missing values, or any `column_types`, is typed column by column
+            and encoded by Keras layers inside the model
+            (`kerasnas.data.tabular`); `task.columns` holds the schema.
 
     Returns:
         A `PreparedData`.
@@ -79,6 +86,18 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
                              "give validation_data=(x_val, y_val).")
 
     x, y = _resolve_source(x, y)
+    if _is_dataframe(x) and (column_types is not None or _needs_columns(x)):
+        if kind not in (None, "tabular"):
+            raise ValueError(f"kind={kind!r} does not fit a DataFrame with typed columns; "
+                             "leave kind out (a table).")
+        from kerasnas.data.tabular import prepare_table
+
+        return prepare_table(x, y, validation_data=validation_data,
+                             validation_split=validation_split, seed=seed, problem=problem,
+                             column_types=column_types)
+    if column_types is not None:
+        raise TypeError("column_types applies to a pandas DataFrame x; x is "
+                        f"{type(x).__name__}.")
     raw_dtype = _raw_dtype(x)
     x_arr, feature_names = _features(x, "x")
     raw_shape = tuple(int(d) for d in x_arr.shape[1:])

@@ -34,6 +34,9 @@ class TaskSpec:
             `(8, 8, 1)`); exported models take this shape. None: `input_shape`.
         raw_dtype: numpy dtype name of the user's `x` (`"uint8"`,
             `"float64"`, ...); exported models take it. None: float32.
+        columns: For a DataFrame with text, categories or missing values, the
+            schema: one `kerasnas.data.columns.Column` per column, saying how
+            it is encoded (or why it was dropped). None otherwise.
 
     Example:
 
@@ -51,6 +54,14 @@ class TaskSpec:
     feature_names: tuple | None = None
     raw_shape: tuple | None = None
     raw_dtype: str | None = None
+    columns: tuple | None = None
+
+    def __post_init__(self):
+        if self.columns is not None:  # from JSON: dicts back into Columns
+            from kerasnas.data.columns import Column
+
+            object.__setattr__(self, "columns", tuple(
+                c if isinstance(c, Column) else Column(**c) for c in self.columns))
 
     @property
     def output_units(self) -> int:
@@ -114,6 +125,9 @@ class PreparedData:
     y_val: np.ndarray
     task: TaskSpec
     note: str = ""
+    #: For a typed table (`task.columns`), the Keras column encoder that turned its raw columns
+    #: into `x_train` / `x_val`, adapted on the training rows (`kerasnas.data.tabular`).
+    encoder: object = None
 
     def __repr__(self):
         return (f"PreparedData({self.task.describe()}; train {self.x_train.shape}, "
