@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -216,6 +217,7 @@ def svg_plot(runs, budget, path):
 
 
 def main(argv=None):
+    warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)  # no trial done yet
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", type=float, default=100.0, help="search seconds per run")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per trial")
