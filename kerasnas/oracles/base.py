@@ -33,6 +33,7 @@ import numpy as np
 
 from kerasnas.oracles.lineage import lineage_values
 from kerasnas.spaces.architecture import SPACE_HP_NAME, Architecture, Encoding
+from kerasnas.spaces.hp_encoding import HPEncoding
 
 _RUNNING, _IDLE, _STOPPED = "RUNNING", "IDLE", "STOPPED"
 
@@ -48,6 +49,8 @@ class ArchitectureOracle(keras_tuner.Oracle):
             `encoding`) or an `Encoding`. Default None: taken from the
             `kerasnas_space` hyperparameter that kerasnas spaces declare, so
             `kt.Tuner(oracle=..., hypermodel=kerasnas_space)` needs no more.
+            Any other hypermodel is searched through `HPEncoding`, derived from
+            its own hyperparameters (and re-derived as its space grows).
         seed: Seed of every random choice the strategy makes (default None:
             Keras Tuner draws one). Unlike Keras Tuner, `seed=0` is kept.
         max_collisions: Proposals tried per trial before falling back to a
@@ -89,18 +92,25 @@ class ArchitectureOracle(keras_tuner.Oracle):
     @property
     def encoding(self) -> Encoding:
         """The `Encoding` of the searched space."""
+        if isinstance(self._encoding, HPEncoding) and self._space is None:
+            # A user's build(hp) is discovered lazily: re-derive when its space grew.
+            self._encoding = self._encoding.updated(self.hyperparameters)
         if self._encoding is None:
             if self._space is not None:
                 self._encoding = getattr(self._space, "encoding", self._space)
             else:
                 key = next((hp.value for hp in self.hyperparameters.space
                             if hp.name == SPACE_HP_NAME), None)
-                if key is None:
+                if key is None and not self.hyperparameters.space:
                     raise keras_tuner.errors.FatalError(
-                        f"{type(self).__name__} found no kerasnas search space: use a kerasnas "
-                        "space as the hypermodel, or pass `space=` to the oracle."
+                        f"{type(self).__name__} found no search space: the hypermodel declared "
+                        "no hyperparameters. Use a kerasnas space or a build(hp) that declares "
+                        "some, or pass `space=` to the oracle."
                     )
-                self._encoding = Encoding.from_key(key)
+                if key is None:  # any Keras Tuner hypermodel: the encoding of its own space
+                    self._encoding = HPEncoding.from_keras_tuner(self.hyperparameters)
+                else:
+                    self._encoding = Encoding.from_key(key)
         return self._encoding
 
     @property

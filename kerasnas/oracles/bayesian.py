@@ -101,6 +101,7 @@ class BayesianOptimization(ArchitectureOracle):
         self._gp_params: list[float] | None = None
         self._fitted_at = 0  # number of observations at the last hyperparameter fit
         self._features: dict[str, np.ndarray] = {}  # cache: str(arch) -> decision indices
+        self._features_key = None  # encoding key the cache was computed for
 
     # ------------------------------------------------------------ strategy
     def propose(self):
@@ -124,6 +125,8 @@ class BayesianOptimization(ArchitectureOracle):
         if not self._fitness:
             raise ValueError("fit_surrogate needs at least one finished trial.")
         x = self._featurize(dict.fromkeys(self._fitness))
+        if self._gp_params is not None and len(self._gp_params) != x.shape[1] + 2:
+            self._gp_params = None  # the space grew (a Keras Tuner build(hp)): fit afresh
         y = rank_transform(np.fromiter(self._fitness.values(), dtype=np.float64))
         gp = CategoricalGP(cardinalities(self.encoding), params=self._gp_params)
         optimize = (self._gp_params is None
@@ -166,6 +169,8 @@ class BayesianOptimization(ArchitectureOracle):
 
     def _featurize(self, archs: dict) -> np.ndarray:
         """Decision-index rows of `{str(arch): arch or None}` (None: parsed from the key)."""
+        if self._features_key != self.encoding.key:  # codes depend on the (growing) space
+            self._features, self._features_key = {}, self.encoding.key
         missing = [k for k in archs if k not in self._features]
         if missing:
             parsed = [archs[k] if archs[k] is not None else self.encoding.from_string(k)

@@ -130,18 +130,27 @@ class ReinforceController(ArchitectureOracle):
     @property
     def network(self):
         """The `ControllerNetwork`, built on first use once the encoding is known."""
+        counts = [len(d.choices) for d in self.encoding.decisions]
         if self._network is None:
-            from kerasnas.oracles.policy import ControllerNetwork  # TensorFlow loads here.
-
-            self._network = ControllerNetwork(
-                [len(d.choices) for d in self.encoding.decisions], units=self.units,
-                embedding_dim=self.embedding_dim, learning_rate=self.learning_rate,
-                temperature=self.temperature, tanh_constant=self.tanh_constant,
-                seed=_weight_seed(self.seed))
-            if self._pending_network_state is not None:
-                self._network.set_state(self._pending_network_state)
+            pending = self._pending_network_state
+            # Saved before a Keras Tuner space grew: restore at the saved size, then grow.
+            self._network = self._new_network(
+                pending.get("counts", counts) if pending is not None else counts)
+            if pending is not None:
+                self._network.set_state(pending)
                 self._pending_network_state = None
+        if self._network.counts != counts:
+            self._network = grow_network(self._network, self._new_network(counts))
+            self._queue = []
         return self._network
+
+    def _new_network(self, counts):
+        from kerasnas.oracles.policy import ControllerNetwork  # TensorFlow loads here.
+
+        return ControllerNetwork(
+            counts, units=self.units, embedding_dim=self.embedding_dim,
+            learning_rate=self.learning_rate, temperature=self.temperature,
+            tanh_constant=self.tanh_constant, seed=_weight_seed(self.seed))
 
     def _tokens_and_mask(self, arch):
         active = self.encoding.active(arch.as_dict())
@@ -153,6 +162,7 @@ class ReinforceController(ArchitectureOracle):
     def propose(self):
         if self._update_due:
             self._update()
+        self.network  # noqa: B018 -- grows the policy (and drops stale samples) if the space grew
         if not self._queue:
             uniforms = self.rng.random((self.sample_size, len(self.encoding.decisions)))
             self._queue = self.network.sample(uniforms).tolist()
@@ -182,8 +192,12 @@ class ReinforceController(ArchitectureOracle):
         self._update_due = False
         self._queue = []
         batch, self._batch = self._batch, []
-        tokens = np.array([o["tokens"] for o in batch], "int32")
-        mask = np.array([o["mask"] for o in batch], "float32")
+        # Results observed before a Keras Tuner space grew lack its new decisions: they held
+        # their defaults and take no gradient (mask 0).
+        defaults = [d.index(d.default) for d in self.encoding.decisions]
+        tokens = np.array([o["tokens"] + defaults[len(o["tokens"]):] for o in batch], "int32")
+        mask = np.array([o["mask"] + [0.0] * (len(defaults) - len(o["mask"])) for o in batch],
+                        "float32")
         if self.ppo:
             advantages = []
             for o in batch:
@@ -227,8 +241,10 @@ class ReinforceController(ArchitectureOracle):
         if self._network is not None:
             # Keras Tuner saves the oracle several times per trial; the weights only change
             # on updates, so they are encoded once per update.
-            if self._saved_network is None or self._saved_network[0] != self.updates:
-                self._saved_network = (self.updates, self._network.get_state())
+            if (self._saved_network is None or self._saved_network[0] != self.updates
+                    or self._saved_network[1]["counts"] != self._network.counts):
+                self._saved_network = (self.updates, {**self._network.get_state(),
+                                                      "counts": list(self._network.counts)})
             network = self._saved_network[1]
         else:
             network = self._pending_network_state
@@ -248,7 +264,8 @@ class ReinforceController(ArchitectureOracle):
         self._saved_network = None
         if state["network"] is None:
             self._network, self._pending_network_state = None, None
-        elif self._network is not None and self._space is not None:
+        elif (self._network is not None and self._space is not None
+              and state["network"].get("counts", self._network.counts) == self._network.counts):
             self._network.set_state(state["network"])
         else:
             # The encoding may only be known once the tuner's hyperparameters are restored.
@@ -258,3 +275,31 @@ class ReinforceController(ArchitectureOracle):
 def _weight_seed(seed) -> int:
     """Seed of the controller's initial weights, derived from (not equal to) the oracle seed."""
     return int(np.random.SeedSequence([int(seed), 0x5EED]).generate_state(1)[0])
+
+
+def grow_network(old, new):
+    """`new` (built for a grown Keras Tuner space) carrying `old`'s policy for the decisions
+    they share.
+
+    Keras Tuner appends new hyperparameters, so the old decisions are a prefix of
+    the new ones: their embedding rows, the start token, the LSTM weights and their
+    output columns are copied; the new decisions keep `new`'s seeded initial
+    weights. Adam's moments start again. If the old decisions are not a prefix,
+    `new` is returned as built.
+    """
+    k = len(old.counts)
+    if new.counts[:k] != old.counts:
+        return new
+    v = old.vocabulary
+    embedding = new.embedding.embeddings.numpy()
+    embedding[:v] = old.embedding.embeddings.numpy()[:v]
+    embedding[new.vocabulary] = old.embedding.embeddings.numpy()[v]  # the start token
+    new.embedding.embeddings.assign(embedding)
+    for target, source in zip(new.cell.trainable_variables, old.cell.trainable_variables,
+                              strict=True):
+        target.assign(source)
+    kernel, bias = new.head.kernel.numpy(), new.head.bias.numpy()
+    kernel[:, :v], bias[:v] = old.head.kernel.numpy(), old.head.bias.numpy()
+    new.head.kernel.assign(kernel)
+    new.head.bias.assign(bias)
+    return new

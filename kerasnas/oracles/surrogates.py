@@ -61,6 +61,8 @@ _LOG_THETA = (-6.0, 3.0)
 
 def cardinalities(encoding: Encoding) -> list[int]:
     """Categories per decision as `decision_indices` codes them: the choices plus "inactive"."""
+    if hasattr(encoding, "feature_cardinalities"):  # e.g. HPEncoding's ordered features
+        return encoding.feature_cardinalities()
     return [len(d.choices) + 1 for d in encoding.decisions]
 
 
@@ -77,6 +79,8 @@ def decision_indices(encoding: Encoding, archs: Sequence[Architecture]) -> np.nd
     >>> decision_indices(enc, [enc.default()]).tolist()  # units1 inactive with 1 layer
     [[0, 0, 4, 0, 0, 0]]
     """
+    if hasattr(encoding, "feature_codes"):
+        return encoding.feature_codes(archs)
     rows = np.zeros((len(archs), len(encoding.decisions)), dtype=np.int64)
     for r, arch in enumerate(archs):
         active = encoding.active(arch.as_dict())
