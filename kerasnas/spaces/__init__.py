@@ -4,6 +4,7 @@
 * `CellSpace`: DARTS / NASNet cells stacked into a network (1D or 2D).
 * `NB201Space`: the NAS-Bench-201 network and its 15,625 cells.
 * `DenseSpace`: MLPs for tabular data.
+* `ResidualSpace`: residual conv stacks (ResNets, dilated TCNs), 1D or 2D.
 
 Names load lazily, so `import kerasnas.spaces.architecture` (or
 `.encodings`) stays free of Keras and TensorFlow; the spaces themselves import
@@ -27,6 +28,7 @@ _LAZY = {
     "CellEncoding": "kerasnas.spaces.encodings",
     "NB201Encoding": "kerasnas.spaces.encodings",
     "DenseEncoding": "kerasnas.spaces.encodings",
+    "ResidualEncoding": "kerasnas.spaces.encodings",
     "DARTS_OPS": "kerasnas.spaces.encodings",
     "NB201_OPS": "kerasnas.spaces.encodings",
     "MACRO_OPS": "kerasnas.spaces.encodings",
@@ -35,6 +37,7 @@ _LAZY = {
     "CellSpace": "kerasnas.spaces.cell",
     "NB201Space": "kerasnas.spaces.nb201",
     "DenseSpace": "kerasnas.spaces.dense",
+    "ResidualSpace": "kerasnas.spaces.residual",
     "count_flops": "kerasnas.spaces.cost",
     "count_params": "kerasnas.spaces.cost",
     "OPS": "kerasnas.spaces.ops",

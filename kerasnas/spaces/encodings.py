@@ -336,3 +336,81 @@ class DenseEncoding(Encoding):
         except (ValueError, IndexError) as err:
             raise ValueError(f"Cannot parse dense architecture {text!r}: {err}") from None
         return self.architecture(values)
+
+
+@register_encoding
+class ResidualEncoding(Encoding):
+    """A stack of residual conv blocks: ResNet for images, TCN for sequences.
+
+    Decisions (all network-wide, so the space is small and every hand design
+    of the family is one point of it): `num_blocks`, `width` (channels of the
+    first stage; doubled at each reduction, at most 4x), `kernel`,
+    `dilation` (`"none"`, or `"exponential"`: block `i` dilates by
+    `2 ** (i % 4)`, the 1-2-4-8 cycle of TCNs and WaveNet), `downsample`
+    (`"by_size"`: stride-2 reductions placed by the input's size, see
+    `ResidualSpace`; `"none"`: full resolution throughout) and `dropout`
+    (before the head).
+
+    Args:
+        blocks: Candidate block counts (default `(2, 4, 6, 8)`).
+        widths: Candidate first-stage widths (default `(16, 32, 64)`).
+        kernels: Candidate kernel sizes (default `(3, 5, 7)`).
+        dilations: Default `("none", "exponential")`.
+        downsamples: Default `("by_size", "none")`.
+        dropouts: Default `(0.0, 0.1, 0.3)`.
+
+    Example:
+
+    >>> enc = ResidualEncoding()
+    >>> str(enc.from_string("8x64 k3 dilation=exponential downsample=none dropout=0.0"))
+    '8x64 k3 dilation=exponential downsample=none dropout=0.0'
+    """
+
+    name = "residual"
+
+    def __init__(self, blocks=(2, 4, 6, 8), widths=(16, 32, 64), kernels=(3, 5, 7),
+                 dilations=("none", "exponential"), downsamples=("by_size", "none"),
+                 dropouts=(0.0, 0.1, 0.3)):
+        self.blocks = tuple(int(b) for b in blocks)
+        self.widths = tuple(int(w) for w in widths)
+        self.kernels = tuple(int(k) for k in kernels)
+        self.dilations = tuple(dilations)
+        self.downsamples = tuple(downsamples)
+        self.dropouts = tuple(float(d) for d in dropouts)
+        for name, values, allowed in (("dilations", self.dilations, ("none", "exponential")),
+                                      ("downsamples", self.downsamples, ("by_size", "none"))):
+            bad = [v for v in values if v not in allowed]
+            if bad or not values:
+                raise ValueError(f"{name} must be a non-empty subset of {allowed}; got {values}.")
+        super().__init__([
+            Decision("num_blocks", self.blocks), Decision("width", self.widths),
+            Decision("kernel", self.kernels), Decision("dilation", self.dilations),
+            Decision("downsample", self.downsamples), Decision("dropout", self.dropouts),
+        ])
+
+    def get_config(self):
+        return {"blocks": list(self.blocks), "widths": list(self.widths),
+                "kernels": list(self.kernels), "dilations": list(self.dilations),
+                "downsamples": list(self.downsamples), "dropouts": list(self.dropouts)}
+
+    def to_string(self, arch):
+        return (f"{arch['num_blocks']}x{arch['width']} k{arch['kernel']} "
+                f"dilation={arch['dilation']} downsample={arch['downsample']} "
+                f"dropout={arch['dropout']}")
+
+    def from_string(self, text):
+        try:
+            head, kernel, *options = text.split()
+            blocks, width = head.split("x")
+            values = {"num_blocks": int(blocks), "width": int(width),
+                      "kernel": int(kernel.removeprefix("k"))}
+            for option in options:
+                key, value = option.split("=")
+                if key not in ("dilation", "downsample", "dropout"):
+                    raise ValueError(f"unknown option {key!r}")
+                values[key] = float(value) if key == "dropout" else value
+            if set(values) != {d.name for d in self.decisions}:
+                raise ValueError("expected 'BLOCKSxWIDTH kK dilation=D downsample=S dropout=P'")
+        except ValueError as err:
+            raise ValueError(f"Cannot parse residual architecture {text!r}: {err}") from None
+        return self.architecture(values)
