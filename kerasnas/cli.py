@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None, help="random seed (default: none)")
     s.add_argument("--space-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="argument of the space's constructor, e.g. channels=8 (repeatable)")
+    s.add_argument("--column-type", action="append", default=[], metavar="COLUMN=TYPE",
+                   help="type of a CSV column: numeric, categorical, boolean or drop, e.g. "
+                        "zip=categorical (repeatable; default: inferred)")
     s.add_argument("--directory", default=None,
                    help="search folder (default: kerasnas_runs/<space>-<strategy>-<fingerprint>);"
                         " an existing search there is resumed")
@@ -116,6 +119,7 @@ def _formats(text):
 def _search(args) -> int:
     formats = _formats(args.formats)
     space_args = _space_args(args.space_arg)
+    column_types = _column_types(args.column_type)
     if not 0 <= args.test_split < 1:
         raise ValueError(f"--test-split must be in [0, 1), got {args.test_split}.")
     from kerasnas.data import load_dataset
@@ -129,7 +133,7 @@ def _search(args) -> int:
         x_fit, y_fit, strategy=args.strategy, space=args.space, max_trials=args.max_trials,
         time_budget=args.time_budget, epochs=args.epochs, seed=args.seed,
         directory=args.directory, overwrite=args.overwrite, verbose=0 if args.quiet else 1,
-        **space_args)
+        column_types=column_types, **space_args)
     run = Path(result.directory)
     lines = [f"Search folder: {run}",
              f"Best architecture: {result.architecture}"]
@@ -146,6 +150,20 @@ def _search(args) -> int:
     lines.append(f"Report: {result.report(run / 'report.html')}")
     print("\n".join(lines), flush=True)
     return 0
+
+
+def _column_types(items):
+    """`["zip=categorical"]` -> `{"zip": "categorical"}`; None when there are none."""
+    from kerasnas.data.columns import COLUMN_TYPES
+
+    types = {}
+    for item in items:
+        name, sep, kind = item.rpartition("=")
+        if not sep or not name or kind not in COLUMN_TYPES:
+            raise ValueError(f"--column-type needs COLUMN=TYPE with TYPE one of {COLUMN_TYPES}, "
+                             f"e.g. zip=categorical; got {item!r}.")
+        types[name] = kind
+    return types or None
 
 
 def _space_args(items):

@@ -159,3 +159,25 @@ def test_typing_rules():
     assert columns["mixed"].missing == 10
     with pytest.raises(ValueError, match="Every column was dropped"):
         infer_columns(pd.DataFrame({"k": [1] * 30}))
+
+
+def test_cli_types_csv_columns(tmp_path, capsys):
+    from kerasnas.cli import main
+    from kerasnas.result import SearchResult
+
+    frame, label = people(n=120)
+    frame["buys"] = label
+    frame.to_csv(tmp_path / "people.csv", index=False)
+    code = main(["search", "--data", str(tmp_path / "people.csv"), "--target", "buys",
+                 "--column-type", "stars=numeric", "--max-trials", "1", "--epochs", "1",
+                 "--seed", "0", "--strategy", "random", "--directory", str(tmp_path / "run"),
+                 "--formats", "keras", "--space-arg", "max_layers=1",
+                 "--space-arg", "units=(8,)"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "customer id" in out and "identifier" in out  # the schema table is printed
+    columns = {c.name: c.type for c in SearchResult.load(tmp_path / "run" / "result").task.columns}
+    assert columns["stars"] == "numeric" and columns["city"] == "categorical"
+    assert main(["search", "--data", str(tmp_path / "people.csv"), "--column-type",
+                 "stars=number"]) == 2
+    assert "COLUMN=TYPE" in capsys.readouterr().err
