@@ -181,3 +181,41 @@ def test_cli_types_csv_columns(tmp_path, capsys):
     assert main(["search", "--data", str(tmp_path / "people.csv"), "--column-type",
                  "stars=number"]) == 2
     assert "COLUMN=TYPE" in capsys.readouterr().err
+
+
+def test_dict_of_columns_and_structured_arrays_are_tables():
+    frame, label = people(n=60)
+    as_dict = {name: frame[name].tolist() for name in frame.columns}
+    from_dict = prepare_data(as_dict, label, seed=0)
+    from_frame = prepare_data(frame, label, seed=0)
+    np.testing.assert_array_equal(from_dict.x_train, from_frame.x_train)
+    structured = np.zeros(60, dtype=[("size", "f8"), ("colour", "U5")])
+    structured["size"] = np.arange(60) % 7
+    structured["colour"] = np.array(["red", "green", "blue"])[np.arange(60) % 3]
+    data = prepare_data(structured, label, seed=0)
+    assert [c.type for c in data.task.columns] == ["numeric", "categorical"]
+    with pytest.raises(ValueError, match="one value per example"):
+        prepare_data({"a": [1, 2, 3], "b": [1, 2]}, [0, 1, 0])
+
+
+def test_tflite_gets_the_numeric_part(searched, tmp_path):
+    import tensorflow as tf
+
+    result, frame, _, _ = searched
+    with pytest.warns(UserWarning, match="TFLite has no string lookups"):
+        paths = result.export(tmp_path, formats=("tflite",))
+    interpreter = tf.lite.Interpreter(model_path=paths["tflite"])
+    detail = interpreter.get_input_details()[0]
+    width = result.task.input_shape[0]
+    assert tuple(detail["shape_signature"]) == (-1, width) and detail["dtype"] == np.float32
+    from kerasnas.data.columns import column_inputs
+    from kerasnas.data.tabular import encode
+
+    encoder = result.model.layers[-2]
+    rows = encode(encoder, column_inputs(frame.head(3), result.task.columns))
+    interpreter.resize_tensor_input(detail["index"], rows.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(detail["index"], rows)
+    interpreter.invoke()
+    out = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(out, result.predict_proba(frame.head(3)), atol=1e-5)

@@ -108,6 +108,25 @@ def infer_columns(frame, column_types=None) -> tuple[Column, ...]:
     return tuple(columns)
 
 
+def as_frame(x):
+    """A dict of columns or a numpy structured array as a pandas DataFrame; anything else as is.
+
+    Example:
+
+    >>> as_frame({"age": [31, 45], "city": ["Oslo", "Rome"]}).shape
+    (2, 2)
+    """
+    if isinstance(x, dict) or (isinstance(x, np.ndarray) and x.dtype.names):
+        import pandas as pd
+
+        try:
+            return pd.DataFrame(x)
+        except ValueError as err:
+            raise ValueError(f"x is a dict of columns that do not make a table ({err}); pass "
+                             "one value per example in every column.") from None
+    return x
+
+
 def needs_columns(frame) -> bool:
     """Whether a DataFrame needs column typing: text, categories, mixed objects or missing values.
 
@@ -146,6 +165,7 @@ def column_inputs(frame, columns) -> dict[str, np.ndarray]:
     """
     import pandas as pd
 
+    frame = as_frame(frame)
     if not (hasattr(frame, "columns") and hasattr(frame, "to_numpy")):
         raise TypeError(f"This model was trained on a DataFrame; pass a pandas DataFrame with "
                         f"the columns {[c.name for c in columns if c.type != 'drop']}, got "

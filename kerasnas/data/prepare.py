@@ -15,6 +15,7 @@ from kerasnas.data.adapters import (
     _raw_dtype,
     _targets,
 )
+from kerasnas.data.columns import as_frame as _as_frame
 from kerasnas.data.columns import needs_columns as _needs_columns
 from kerasnas.data.inference import _infer_task, _shape_for_kind
 from kerasnas.data.labels import _encode_targets
@@ -29,7 +30,8 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
     """Validates `(x, y)`, infers the task and splits off validation data.
 
     Args:
-        x: Examples: a numpy array (or nested list), a pandas DataFrame, a
+        x: Examples: a numpy array (or nested list), a pandas DataFrame (or a
+            dict of columns, or a numpy structured array, read as one), a
             `tf.data.Dataset` of `(x, y)` pairs (batched or not; `y` must then
             be None), or a name for `load_dataset` such as `"digits"` or
             `"tfds:mnist"` (`y` must then be None).
@@ -85,7 +87,7 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
                              f"got {validation_split!r}. Pass e.g. validation_split=0.2, or "
                              "give validation_data=(x_val, y_val).")
 
-    x, y = _resolve_source(x, y)
+    x, y = _resolve_source(_as_frame(x), y)
     if _is_dataframe(x) and (column_types is not None or _needs_columns(x)):
         if kind not in (None, "tabular"):
             raise ValueError(f"kind={kind!r} does not fit a DataFrame with typed columns; "
