@@ -360,3 +360,14 @@ def test_reinforce_policy_prefers_actions_that_improved():
     again = Net2NetSearch(objective="val_accuracy", space=enc, seed=0)
     again.set_algorithm_state(state)
     np.testing.assert_allclose(again.logits, oracle.logits)
+
+
+@pytest.mark.slow
+def test_one_liner_runs_net2net_on_a_macro_space(digits, tmp_path):
+    import kerasnas
+
+    result = kerasnas.search(digits.x_train, digits.y_train, strategy="net2net", max_trials=3,
+                             epochs=1, directory=str(tmp_path / "run"), seed=1, verbose=0)
+    archs = [r.architecture for r in result.history]
+    assert archs[0] == "conv_3x3:16 > conv_3x3:16"  # MacroSpace's smallest network
+    assert len(archs) == 3

@@ -221,7 +221,7 @@ def transfer_weights(parent: keras.Model, child: keras.Model, group_map=None, *,
                 continue
             source = pairs.get(id(layer), "untracked")
             if source is None:
-                weights, g, width, kind = _identity(layer, node, ins, consumers)
+                weights, g, width, _ = _identity(layer, node, ins, consumers, noise, rng)
                 report.identity.append(layer.name)
                 if isinstance(layer, keras.layers.BatchNormalization):
                     new_bn.append(layer)
@@ -230,7 +230,7 @@ def transfer_weights(parent: keras.Model, child: keras.Model, group_map=None, *,
                 maps.set(outputs[0], g, width)
                 continue
             else:
-                if source == "untracked":
+                if isinstance(source, str):
                     raise TransferError(f"No parent layer for {layer.name}.")
                 weights, g, width, changed = _remap(layer, source, ins[0], maps, noise, rng)
                 (report.widened if changed else report.copied).append(layer.name)
@@ -336,7 +336,7 @@ def _remap(layer, source, g_in_width, maps, noise, rng):
                         f"({layer.name}).")
 
 
-def _identity(layer, node, ins, consumers):
+def _identity(layer, node, ins, consumers, noise=0.0, rng=None):
     """Weights that make a new layer the identity on its input."""
     g, width = ins[0]
     shapes = [tuple(w.shape) for w in layer.weights]
@@ -356,7 +356,12 @@ def _identity(layer, node, ins, consumers):
                             "an identity layer keeps the width.")
     if isinstance(layer, keras.layers.Dense):
         residual = _feeds_residual(layer, consumers)
-        kernel = np.zeros(shapes[0], np.float32) if residual else np.eye(c_in, dtype=np.float32)
+        if residual:
+            # x + act(0) = x. A ReLU at exactly 0 passes no gradient, so the symmetry noise
+            # (when asked for) is what lets this layer start learning.
+            kernel = _noisy(np.zeros(shapes[0], np.float32), noise, rng, np.ones(1))
+        else:
+            kernel = np.eye(c_in, dtype=np.float32)
         return [kernel] + [np.zeros(s, np.float32) for s in shapes[1:]], g, width, "dense"
     if isinstance(layer, _CONV):
         if any(s != 1 for s in layer.strides) or getattr(layer, "groups", 1) != 1:
