@@ -30,6 +30,8 @@ setup(
         # LiteRT, the supported TFLite interpreter, for kerasnas.hardware's latency measurements
         # (tf.lite.Interpreter is the fallback without it).
         "hardware": ["ai-edge-litert>=2.3"],
+        # The Palmer penguins table for benchmarks/tables.py (typed DataFrames need only pandas).
+        "tables": ["pandas", "palmerpenguins"],
         # Quantization-aware training (kerasnas.hardware.qat): tfmot works only on tf_keras
         # models. tfmot pins absl-py 1.x, so install this extra in its own virtualenv and pass
         # its interpreter as `python=` (see README, "Hardware-aware search").
