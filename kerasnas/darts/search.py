@@ -1,0 +1,213 @@
+"""`search()`: run DARTS on a space and get the derived `Architecture` back.
+
+The training data is split in halves (the paper's setting: one half trains w,
+the other drives α), the supernet is trained for `epochs` epochs with
+`DartsModel`, α's softmax is recorded after every epoch, and the derived
+architecture is returned with the trajectory. Build and train it like any other
+trial: `space.build_architecture(result.architecture)`.
+
+Against the collapse towards `skip_connect` (Zela et al. 2020; NAS-Bench-201
+reports DARTS at 54.30 % on CIFAR-10 for this reason) `max_skips` enables
+DARTS+ early stopping (Liang et al. 2019): the search stops at the end of the
+first epoch whose derived architecture holds `max_skips` or more
+`skip_connect` edges (in the normal cell of a `CellSpace`), and returns the
+architecture derived at the epoch before.
+
+Example:
+
+>>> import numpy as np
+>>> from sklearn.datasets import load_digits
+>>> from kerasnas.spaces import NB201Space
+>>> from kerasnas import darts
+>>> x, y = load_digits(return_X_y=True)
+>>> x = (x / 16.0).reshape(-1, 8, 8, 1).astype("float32")
+>>> space = NB201Space((8, 8, 1), 10, channels=4, cells_per_stage=1)
+>>> result = darts.search(space, x, y, epochs=2, seed=0)      # doctest: +SKIP
+>>> model = space.build_architecture(result.architecture)      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasnas.darts.derive import count_op, softmax
+from kerasnas.darts.model import W_LEARNING_RATE, W_MIN_LEARNING_RATE, DartsModel
+from kerasnas.darts.supernet import build_supernet
+from kerasnas.spaces.architecture import Architecture
+
+#: Default search epochs. The paper searches 50; a few suffice for the small data here.
+EPOCHS = 10
+#: Default batch size of both halves (the paper's 64).
+BATCH_SIZE = 64
+
+
+@dataclasses.dataclass
+class DartsResult:
+    """What a DARTS search returns.
+
+    Attributes:
+        architecture: The derived `Architecture` (of the space's encoding).
+        alpha_trajectory: One entry per finished epoch: cell type -> softmax(α) as nested lists `(E, K)`.
+        architectures: The architecture derived after each epoch.
+        ops: The α columns.
+        history: Keras's `History.history` of the supernet fit.
+        order: 1 or 2.
+        search_seconds: Wall time of the search.
+        stopped_early: The epoch (1-based) at which DARTS+ stopped, else None.
+        model: The trained `DartsModel`.
+    """
+
+    architecture: Architecture
+    alpha_trajectory: list
+    architectures: list
+    ops: tuple
+    history: dict
+    order: int
+    search_seconds: float
+    stopped_early: int | None
+    model: DartsModel
+
+    def skip_counts(self) -> list[int]:
+        """`skip_connect` edges of the architecture derived after each epoch."""
+        return [count_op(a, "skip_connect", _normal_cell(a)) for a in self.architectures]
+
+
+def _normal_cell(arch):
+    names = getattr(arch.encoding, "cell_names", None)
+    return "normal" if names and "normal" in names else None
+
+
+class AlphaRecorder(keras.callbacks.Callback):
+    """Records softmax(α) and the derived architecture after every epoch; DARTS+ early stopping.
+
+    Args:
+        max_skips: Stop once the derived architecture holds this many `skip_connect`
+            edges (default None: never).
+    """
+
+    def __init__(self, max_skips=None):
+        super().__init__()
+        self.max_skips = max_skips
+        self.trajectory, self.architectures = [], []
+        self.stopped_early = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        alphas = self.model.alpha_values()
+        arch = self.model.derive()
+        if self.max_skips is not None and self.architectures \
+                and count_op(arch, "skip_connect", _normal_cell(arch)) >= self.max_skips:
+            self.stopped_early = epoch + 1
+            self.model.stop_training = True
+            return          # keep the architecture of the epoch before
+        self.trajectory.append({k: softmax(a).round(5).tolist() for k, a in alphas.items()})
+        self.architectures.append(arch)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops the search at the end of the first epoch past `seconds` of wall time."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.perf_counter() - self.start > self.seconds:
+            self.model.stop_training = True
+
+
+def paired_dataset(x_train, y_train, x_val, y_val, batch_size=BATCH_SIZE, seed=None):
+    """`((x_t, y_t), (x_v, y_v))` batches: one pass over the training half, the validation half cycled."""
+    train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
+        len(x_train), seed=seed).batch(batch_size, drop_remainder=len(x_train) >= batch_size)
+    val = tf.data.Dataset.from_tensor_slices((x_val, y_val)).shuffle(
+        len(x_val), seed=seed).repeat().batch(batch_size, drop_remainder=True)
+    return tf.data.Dataset.zip((train, val)).prefetch(2)
+
+
+def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH_SIZE, order=1,
+           learning_rate=W_LEARNING_RATE, min_learning_rate=W_MIN_LEARNING_RATE, max_skips=None,
+           time_budget=None, seed=None, verbose=0) -> DartsResult:
+    """Searches `space` with DARTS and returns the derived architecture.
+
+    Args:
+        space: A `CellSpace` or `NB201Space` (its preprocessing, skeleton and head are reused).
+        x, y: Training data: inputs shaped `(N, *space.input_shape)`, integer labels
+            (or regression targets).
+        validation_data: `(x_val, y_val)` driving α (default None: the second half of a
+            seeded shuffle of `x, y`, the paper's split).
+        epochs: Search epochs (default `EPOCHS` = 10).
+        batch_size: Batch size of both halves (default 64, the paper's).
+        order: 1 (first-order DARTS) or 2 (second-order) (default 1).
+        learning_rate, min_learning_rate: w's cosine schedule (default 0.025 -> 0.001).
+        max_skips: DARTS+ early stopping threshold on `skip_connect` edges (default None: off;
+            DARTS+ uses 2).
+        time_budget: Seconds; the search stops after the epoch that passes it (default None).
+        seed: Seeds the split, α's initialisation, the shuffles and Keras (default None).
+        verbose: Keras `fit` verbosity (default 0).
+
+    Returns:
+        A `DartsResult`.
+
+    Raises:
+        ValueError: For data that does not match the space, or bad settings (before any training).
+    """
+    x, y = _check_xy(space, x, y, "x, y")
+    if order not in (1, 2) or isinstance(order, bool):
+        raise ValueError(f"order must be 1 (first-order DARTS) or 2 (second-order), got {order!r}.")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(
+            max_skips, numbers.Integral) or max_skips < 1):
+        raise ValueError(f"max_skips must be a positive int (DARTS+ uses 2) or None, got {max_skips!r}.")
+    if validation_data is None:
+        if len(x) < 4:
+            raise ValueError(f"DARTS splits the data in halves; need at least 4 examples, got {len(x)}.")
+        order_ = np.random.default_rng(seed).permutation(len(x))
+        half = len(x) // 2
+        x_val, y_val = x[order_[half:]], y[order_[half:]]
+        x, y = x[order_[:half]], y[order_[:half]]
+    else:
+        x_val, y_val = _check_xy(space, *validation_data, "validation_data")
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    start = time.perf_counter()
+    model = DartsModel(build_supernet(space), order=order, seed=seed)
+    steps_per_epoch = -(-len(x) // batch_size) if len(x) < batch_size else len(x) // batch_size
+    model.compile_search(epochs * steps_per_epoch, learning_rate, min_learning_rate)
+    recorder = AlphaRecorder(max_skips)
+    callbacks = [recorder] + ([TimeBudget(time_budget)] if time_budget else [])
+    data = paired_dataset(x, y, x_val, y_val, batch_size, seed)
+    history = model.fit(data, epochs=int(epochs), callbacks=callbacks, verbose=verbose)
+    return DartsResult(architecture=recorder.architectures[-1],
+                       alpha_trajectory=recorder.trajectory, architectures=recorder.architectures,
+                       ops=model.supernet.ops, history=history.history, order=order,
+                       search_seconds=time.perf_counter() - start,
+                       stopped_early=recorder.stopped_early, model=model)
+
+
+def _check_xy(space, x, y, what):
+    x = np.asarray(x, dtype="float32")
+    y = np.asarray(y)
+    if x.shape[1:] != tuple(space.input_shape):
+        raise ValueError(f"{what}: inputs of shape {x.shape[1:]} do not match the space's "
+                         f"input_shape {tuple(space.input_shape)}; reshape them (e.g. "
+                         f"x.reshape(-1, {', '.join(map(str, space.input_shape))})).")
+    if len(x) != len(y):
+        raise ValueError(f"{what}: {len(x)} inputs but {len(y)} targets.")
+    if space.num_classes is not None:
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= space.num_classes:
+            raise ValueError(f"{what}: classification needs integer labels in [0, {space.num_classes});"
+                             f" got dtype {y.dtype}, range [{y.min()}, {y.max()}]. Encode them first.")
+    else:
+        y = y.astype("float32")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{what}: inputs contain NaN or infinity; impute or drop them first.")
+    return x, y
