@@ -1,0 +1,60 @@
+"""Cheaper performance estimation: zero-cost proxies, learning-curve stopping, successive halving.
+
+* `proxies`: score an untrained Keras model from one minibatch (`naswot`,
+  `synflow`, `grad_norm`, `snip`, `jacob_cov`, `params`, `flops`), each
+  `f(model, x, y=None) -> float`, higher meaning "predicted better" except for
+  the two cost counts.
+* `curves`: extrapolate a validation curve with a weighted ensemble of
+  parametric curves, and `LearningCurveStopping`, the Keras callback that
+  stops a trial whose predicted final value is confidently worse than the best.
+* `halving`: `SuccessiveHalving`, multi-fidelity promotion around any
+  `ArchitectureOracle`.
+* `ranking`: Kendall tau and Spearman rho, to measure how well an estimate
+  preserves the ranking of architectures.
+
+Names load lazily, so `import kerasnas.estimation` loads no TensorFlow.
+
+Example:
+
+>>> import kerasnas.estimation as est
+>>> est.naswot(model, x_batch)          # doctest: +SKIP
+812.4
+"""
+
+import importlib
+
+_LAZY = {
+    "PROXIES": "kerasnas.estimation.proxies",
+    "naswot": "kerasnas.estimation.proxies",
+    "synflow": "kerasnas.estimation.proxies",
+    "grad_norm": "kerasnas.estimation.proxies",
+    "snip": "kerasnas.estimation.proxies",
+    "jacob_cov": "kerasnas.estimation.proxies",
+    "params": "kerasnas.estimation.proxies",
+    "flops": "kerasnas.estimation.proxies",
+    "score_model": "kerasnas.estimation.proxies",
+    "score_architecture": "kerasnas.estimation.proxies",
+    "relu_codes": "kerasnas.estimation.proxies",
+    "extrapolate": "kerasnas.estimation.curves",
+    "CurveForecast": "kerasnas.estimation.curves",
+    "LearningCurveStopping": "kerasnas.estimation.stopping",
+    "SuccessiveHalving": "kerasnas.estimation.halving",
+    "kendall_tau": "kerasnas.estimation.ranking",
+    "spearman_rho": "kerasnas.estimation.ranking",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'kerasnas.estimation' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
