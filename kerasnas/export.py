@@ -116,7 +116,13 @@ def export_keras(model, path) -> str:
 
 
 def is_classifier(model) -> bool:
-    """True if the model's output layer applies a softmax (looking inside a wrapped model)."""
+    """True if the model's output layer applies a softmax (looking inside a wrapped model;
+    an ensemble of `kerasnas.ensemble` is a classifier when its members are)."""
+    from kerasnas.ensemble import ensemble_members
+
+    members = ensemble_members(model)
+    if members:
+        return all(is_classifier(member) for member in members)
     last = model.layers[-1]
     if hasattr(last, "layers") and last.layers:
         return is_classifier(last)

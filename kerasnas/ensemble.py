@@ -1,0 +1,125 @@
+"""Ensembles: several trained models as one Keras model that averages their outputs.
+
+`build_ensemble(models)` wires the members behind one shared input and averages
+their outputs with `keras.layers.Average`: class probabilities for classifiers
+(the members' softmax outputs, so the average is again a distribution),
+predictions for regressors. The result is an ordinary functional Keras model:
+it saves as one `.keras` file that reloads with `keras.saving.load_model` (no
+custom objects beyond the members' own layers), and `kerasnas.export` writes it
+as one SavedModel (`serving_default`) and one TFLite model like a single model.
+
+`kerasnas.search(..., ensemble=k)` refits the k best architectures
+(`kerasnas.refit.refit_top`) and returns their ensemble.
+
+Example:
+
+>>> from kerasnas.ensemble import build_ensemble
+>>> model = build_ensemble([model_a, model_b, model_c])     # doctest: +SKIP
+>>> model.predict(x)  # the mean of the three members' outputs   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+#: Name of the averaging layer; `ensemble_members` recognises an ensemble by it.
+AVERAGE_LAYER = "ensemble_average"
+#: Members are renamed `member_0`, `member_1`, ... (functional models need unique layer names).
+MEMBER_PREFIX = "member_"
+
+
+def build_ensemble(models, name="kerasnas_ensemble"):
+    """One Keras model whose output is the mean of `models`' outputs.
+
+    Args:
+        models: A list of built single-input, single-output Keras models that
+            take the same input shape and give the same output shape: all
+            classifiers (softmax outputs) or all regressors. Best first, by
+            convention. The members are renamed `member_0`, `member_1`, ...
+            (Keras needs unique layer names; models built from one search
+            space share theirs). A single model is returned unchanged.
+        name: Name of the ensemble model (default `"kerasnas_ensemble"`).
+
+    Returns:
+        A functional `keras.Model` with one input (named `"inputs"`, in the
+        members' input shape and dtype) and one output, the elementwise
+        average of the members' outputs.
+
+    Raises:
+        TypeError: if `models` is not a non-empty list of Keras models.
+        ValueError: if the members disagree on input or output shape, or
+            mix classifiers and regressors, or one model appears twice.
+
+    Example:
+
+    >>> ensemble = build_ensemble([m1, m2, m3], name="digits_top3")   # doctest: +SKIP
+    >>> ensemble.save("digits_top3.keras")                            # doctest: +SKIP
+    """
+    import keras
+
+    from kerasnas.export import is_classifier
+
+    models = _check_members(models, keras)
+    if len(models) == 1:
+        return models[0]
+    first = models[0]
+    input_shape = tuple(first.inputs[0].shape[1:])
+    output_shape = tuple(first.outputs[0].shape[1:])
+    classifier = is_classifier(first)
+    for k, model in enumerate(models[1:], start=1):
+        shape = tuple(model.inputs[0].shape[1:])
+        if shape != input_shape:
+            raise ValueError(f"Ensemble members must take the same input shape: member 0 takes "
+                             f"{input_shape}, member {k} takes {shape}.")
+        shape = tuple(model.outputs[0].shape[1:])
+        if shape != output_shape:
+            raise ValueError(f"Ensemble members must give the same output shape: member 0 gives "
+                             f"{output_shape}, member {k} gives {shape}.")
+        if is_classifier(model) != classifier:
+            raise ValueError("Ensemble members must be all classifiers (softmax outputs) or all "
+                             f"regressors; member 0 is a {_kind(classifier)}, member {k} a "
+                             f"{_kind(not classifier)}.")
+    for k, model in enumerate(models):
+        model.name = f"{MEMBER_PREFIX}{k}"
+    inputs = keras.Input(input_shape, dtype=first.inputs[0].dtype, name="inputs")
+    average = keras.layers.Average(name=AVERAGE_LAYER)([model(inputs) for model in models])
+    return keras.Model(inputs, average, name=name)
+
+
+def ensemble_members(model):
+    """The member models of an ensemble made by `build_ensemble`, or None for any other model.
+
+    Example:
+
+    >>> [m.name for m in ensemble_members(ensemble)]   # doctest: +SKIP
+    ['member_0', 'member_1', 'member_2']
+    """
+    layers = getattr(model, "layers", None)
+    if not layers or layers[-1].name != AVERAGE_LAYER:
+        return None
+    members = [layer for layer in layers[:-1] if getattr(layer, "layers", None)]
+    return members or None
+
+
+def _check_members(models, keras):
+    if isinstance(models, keras.Model) or not isinstance(models, (list, tuple)):
+        raise TypeError("build_ensemble needs a list of Keras models, e.g. "
+                        f"build_ensemble([model_a, model_b]); got {type(models).__name__}.")
+    models = list(models)
+    if not models:
+        raise TypeError("build_ensemble needs at least one model; got an empty list.")
+    for k, model in enumerate(models):
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"Ensemble member {k} is a {type(model).__name__}, not a Keras model.")
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            raise ValueError(f"Ensemble member {k} has {len(model.inputs)} inputs and "
+                             f"{len(model.outputs)} outputs; members need one of each.")
+    if len({id(m) for m in models}) != len(models):
+        raise ValueError("The same model object appears twice in the ensemble; pass distinct "
+                         "trained models (refit an architecture again to average two copies).")
+    return models
+
+
+def _kind(classifier):
+    return "classifier" if classifier else "regressor"
+
+
+__all__ = ["build_ensemble", "ensemble_members"]
