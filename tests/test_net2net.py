@@ -245,6 +245,7 @@ def _tuner(tmp_path, oracle, space, overwrite=True, **kwargs):
 
 
 def test_net2net_search_grows_children_from_their_parents_weights(tmp_path):
+    """Lineage, exact inheritance, and scratch when the parent checkpoint is gone."""
     space = _dense()
     xt, yt, xv, yv = _tabular()
     oracle = Net2NetSearch(objective="val_accuracy", max_trials=4, seed=1, space=space)
@@ -276,16 +277,8 @@ def test_net2net_search_grows_children_from_their_parents_weights(tmp_path):
     after = np.abs(np.asarray(fresh(xv)) - np.asarray(parent_model(xv))).max()
     assert after < 1e-2 < before
 
-
-def test_missing_parent_checkpoint_means_scratch_and_says_so(tmp_path):
-    space = _dense()
-    xt, yt, xv, yv = _tabular()
-    oracle = Net2NetSearch(objective="val_accuracy", max_trials=2, seed=1, space=space)
-    tuner = _tuner(tmp_path, oracle, space)
-    tuner.search(xt, yt, validation_data=(xv, yv))
-    child = oracle.trials[oracle.start_order[1]]
-    parent_id = child.hyperparameters.values[PARENT_HP]
-    os.remove(tuner._get_checkpoint_fname(parent_id))
+    # A missing parent checkpoint means training from scratch, said in the record.
+    os.remove(tuner._get_checkpoint_fname(parent.trial_id))
     model = tuner.hypermodel.build(child.hyperparameters.copy())
     start = [w.copy() for w in model.get_weights()]
     metrics = weight_inheritance.inherit(tuner, child, model, xt)
