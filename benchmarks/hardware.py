@@ -10,7 +10,8 @@ interpreter thread, batch size 1, full-integer int8 models.
 2. **Predictors**: `--n` random architectures from each of two spaces
    (MacroSpace and NB201Space on 32x32x3 images), each
    converted to int8 and measured (the lowest of 3 medians, rounds interleaved over the
-   models; see `best_of_medians`). Spearman's rho against the measured
+   models; see `best_of_medians`), once with LiteRT's default XNNPACK delegate
+   and once with TFLite's built-in kernels. Spearman's rho against the measured
    latency of: the per-layer lookup table (`LatencyTable`, measured layer by
    layer, never fitted on whole-model latencies), the regression
    (`LatencyRegressor`, out-of-fold predictions of a 5-fold cross-validation
@@ -82,40 +83,43 @@ def predictors(name, space, n, seed):
     models = [space.build_architecture(a, compile=False) for a in archs]
     start = time.monotonic()
     flatbuffers = [convert(m, "int8", representative_data=calib).flatbuffer for m in models]
-    # Rounds interleaved over the models, so a burst of load from other processes falls on
-    # many models a little rather than on one a lot; each model keeps its lowest median.
-    rounds = [[measure_latency(f).median_ms for f in flatbuffers] for _ in range(BEST_OF)]
-    measured = [min(r[i] for r in rounds) for i in range(n)]
-    single = rounds[0]
-    measure_s = time.monotonic() - start
-    start = time.monotonic()
-    table = LatencyTable("int8").fit(models)
-    table_s = time.monotonic() - start
-    lut = table.predict(models)
+    convert_s = time.monotonic() - start
     features = np.array([model_features(m) for m in models])
+    flops = [count_flops(m) for m in models]
     folds = np.arange(n) % 5
     rng.shuffle(folds)
-    regression = np.zeros(n)
-    for k in range(5):
-        train, test = folds != k, folds == k
-        regression[test] = LatencyRegressor().fit(features[train],
-                                                  np.asarray(measured)[train]).predict(
-            features[test])
-    flops = [count_flops(m) for m in models]
-    result = {"space": name, "n": n, "measured_ms": measured, "table_ms": lut.tolist(),
-              "regression_ms": regression.tolist(), "flops": flops,
-              "rho_table": spearman(lut, measured), "rho_regression": spearman(regression,
-                                                                                  measured),
-              "rho_flops": spearman(flops, measured), "table_entries": len(table),
-              "rho_table_vs_single_median": spearman(lut, single),
-              "rho_rounds_1_vs_2": spearman(rounds[0], rounds[1]),
-              "seconds_measure_all": measure_s, "seconds_table": table_s,
-              "latency_range_ms": [float(min(measured)), float(max(measured))]}
-    print(f"{name}: n={n}, latency {min(measured):.3f}-{max(measured):.3f} ms; Spearman rho: "
-          f"table {result['rho_table']:.3f}, regression (5-fold) {result['rho_regression']:.3f}, "
-          f"FLOPs {result['rho_flops']:.3f}; (table vs one median {result['rho_table_vs_single_median']:.3f}, "
-          f"round 1 vs round 2 {result['rho_rounds_1_vs_2']:.3f}); table {len(table)} entries in {table_s:.0f} s, "
-          f"whole models measured in {measure_s:.0f} s", flush=True)
+    result = {"space": name, "n": n, "flops": flops, "architectures": [str(a) for a in archs],
+              "seconds_convert_all": convert_s}
+    for delegates in (True, False):
+        runtime = "xnnpack" if delegates else "builtin"
+        # Rounds interleaved over the models, so a burst of load from other processes falls on
+        # many models a little rather than on one a lot; each model keeps its lowest median.
+        rounds = [[measure_latency(f, delegates=delegates).median_ms for f in flatbuffers]
+                  for _ in range(BEST_OF)]
+        measured = [min(r[i] for r in rounds) for i in range(n)]
+        start = time.monotonic()
+        table = LatencyTable("int8", delegates=delegates).fit(models)
+        table_s = time.monotonic() - start
+        lut = table.predict(models)
+        regression = np.zeros(n)
+        for k in range(5):
+            train, test = folds != k, folds == k
+            regression[test] = LatencyRegressor().fit(
+                features[train], np.asarray(measured)[train]).predict(features[test])
+        r = {"measured_ms": measured, "table_ms": lut.tolist(),
+             "regression_ms": regression.tolist(),
+             "rho_table": spearman(lut, measured),
+             "rho_regression": spearman(regression, measured),
+             "rho_flops": spearman(flops, measured),
+             "rho_rounds_1_vs_2": spearman(rounds[0], rounds[1]),
+             "table_entries": len(table), "seconds_table": table_s,
+             "latency_range_ms": [float(min(measured)), float(max(measured))]}
+        result[runtime] = r
+        print(f"{name} [{runtime}]: n={n}, latency {min(measured):.3f}-{max(measured):.3f} ms; "
+              f"Spearman rho: table {r['rho_table']:.3f}, regression (5-fold) "
+              f"{r['rho_regression']:.3f}, FLOPs {r['rho_flops']:.3f} (round 1 vs round 2 "
+              f"{r['rho_rounds_1_vs_2']:.3f}); table {len(table)} entries in {table_s:.0f} s",
+              flush=True)
     return result
 
 

@@ -133,6 +133,8 @@ class LatencyTable:
         repeats: Timed calls per one-layer model (default `TABLE_REPEATS`).
         best_of: Measurements per entry, of which the lowest median is kept
             (default `BEST_OF`; see `best_of_medians`).
+        delegates: Time with the XNNPACK delegate (default True, as the
+            models it predicts are timed); see `measure_latency`.
 
     Attributes:
         entries: `{key: ms}`: each layer's own time (overhead removed, >= 0).
@@ -140,9 +142,11 @@ class LatencyTable:
             layer): the interpreter's fixed per-call cost.
     """
 
-    def __init__(self, mode="int8", *, threads=1, repeats=TABLE_REPEATS, best_of=BEST_OF):
+    def __init__(self, mode="int8", *, threads=1, repeats=TABLE_REPEATS, best_of=BEST_OF,
+                 delegates=True):
         self.mode = check_mode(mode)
         self.threads, self.repeats, self.best_of = int(threads), int(repeats), int(best_of)
+        self.delegates = bool(delegates)
         self.entries: dict = {}
         self.overhead_ms = None
 
@@ -156,7 +160,7 @@ class LatencyTable:
             data = rng.standard_normal((16, *input_shapes[0])).astype(np.float32)
         conversion = convert(model, self.mode, representative_data=data)
         return best_of_medians(conversion.flatbuffer, self.best_of, threads=self.threads,
-                               repeats=self.repeats)
+                               repeats=self.repeats, delegates=self.delegates)
 
     def _one_layer_model(self, layer, in_shapes):
         import keras
@@ -200,7 +204,7 @@ class LatencyTable:
         data = [rng.standard_normal((16, *s)).astype(np.float32) for s in shapes]
         flatbuffer = convert_multi_input(model, data)
         return best_of_medians(flatbuffer, self.best_of, threads=self.threads,
-                               repeats=self.repeats)
+                               repeats=self.repeats, delegates=self.delegates)
 
     def missing(self, model) -> int:
         """How many of `model`'s layer calls the table has not measured."""
@@ -232,6 +236,7 @@ class LatencyTable:
     def save(self, path) -> str:
         """Writes the table as JSON (measured once per target, reused by later searches)."""
         Path(path).write_text(json.dumps({"mode": self.mode, "threads": self.threads,
+                                          "delegates": self.delegates,
                                           "overhead_ms": self.overhead_ms,
                                           "entries": self.entries}, indent=1))
         return str(path)
@@ -240,33 +245,44 @@ class LatencyTable:
     def load(cls, path) -> "LatencyTable":
         """The table `save` wrote."""
         data = json.loads(Path(path).read_text())
-        table = cls(data["mode"], threads=data["threads"])
+        table = cls(data["mode"], threads=data["threads"], delegates=data.get("delegates", True))
         table.overhead_ms, table.entries = data["overhead_ms"], dict(data["entries"])
         return table
 
 
 #: Names of `model_features`' columns, in order.
-FEATURE_NAMES = ("conv_macs", "depthwise_macs", "dense_macs", "activation_elements",
-                 "layers", "params")
+FEATURE_NAMES = ("conv_macs", "depthwise_macs", "dense_macs", "merge_elements", "pool_elements",
+                 "other_elements", "merge_inputs", "layers", "params")
 
 
 def model_features(model) -> np.ndarray:
     """The regression's features of a model (see `FEATURE_NAMES`), at batch size 1.
 
     Convolution MACs are split into dense (`Conv`, the pointwise half of
-    separable ones) and depthwise, which run at different speeds per MAC;
-    `activation_elements` counts every layer output's values (memory traffic of
-    pools, additions, concatenations, normalisations).
+    separable ones) and depthwise, which run at different speeds per MAC.
+    Output values are counted separately for merges (`Add`, `Concatenate`:
+    int8 additions rescale every input), pooling layers and everything else
+    (memory traffic); `merge_inputs` counts the tensors merged beyond the first
+    of each merge; `layers` stands for the per-operator overhead.
     """
     import keras
 
     from kerasnas.spaces.cost import layer_flops
 
-    conv = depthwise = dense = elements = layers = 0.0
-    for layer, in_shapes, out_shape in layer_calls(model):
+    conv = depthwise = dense = merge = pool = other = merge_inputs = layers = 0.0
+    pools = (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.AveragePooling1D,
+             keras.layers.AveragePooling2D)
+    for layer, in_shapes, out_shape in device_calls(model):
         layers += 1
-        elements += math.prod(int(d) for d in out_shape[1:])
+        elements = math.prod(int(d) for d in out_shape[1:])
         macs = layer_flops(layer, in_shapes[0], out_shape)
+        if isinstance(layer, (keras.layers.Add, keras.layers.Concatenate)):
+            merge += elements
+            merge_inputs += len(in_shapes) - 1
+        elif isinstance(layer, pools):
+            pool += elements
+        elif not macs:
+            other += elements
         if isinstance(layer, (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)):
             positions = math.prod(int(d) for d in out_shape[1:-1])
             mid = in_shapes[0][-1] * layer.depth_multiplier
@@ -279,7 +295,8 @@ def model_features(model) -> np.ndarray:
             dense += macs
         else:
             conv += macs
-    return np.array([conv, depthwise, dense, elements, layers, float(model.count_params())])
+    return np.array([conv, depthwise, dense, merge, pool, other, merge_inputs, layers,
+                     float(model.count_params())])
 
 
 class LatencyRegressor:

@@ -121,7 +121,7 @@ class LatencyStats:
 
 
 def measure_latency(flatbuffer, *, threads=1, batch_size=1, warmup=WARMUP, repeats=REPEATS,
-                    seed=0) -> LatencyStats:
+                    seed=0, delegates=True) -> LatencyStats:
     """Times `repeats` invocations of a `.tflite` model after `warmup` untimed ones.
 
     The input is random data of the input tensor's dtype (latency does not
@@ -134,6 +134,11 @@ def measure_latency(flatbuffer, *, threads=1, batch_size=1, warmup=WARMUP, repea
         warmup: Untimed calls first (default `WARMUP`).
         repeats: Timed calls (default `REPEATS`).
         seed: Seed of the random input (default 0).
+        delegates: Run with the default delegate, XNNPACK, as LiteRT does on
+            CPU (default True). False times TFLite's built-in kernels, the
+            closer stand-in for runtimes without XNNPACK (TFLite Micro); their
+            latency is a sum over operators, which per-layer tables predict
+            better (benchmarks/README.md).
 
     Returns:
         `LatencyStats`.
@@ -142,7 +147,8 @@ def measure_latency(flatbuffer, *, threads=1, batch_size=1, warmup=WARMUP, repea
         raise ValueError(f"warmup must be an int >= 0, got {warmup!r}.")
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive int, got {repeats!r}.")
-    interpreter = make_interpreter(flatbuffer, threads=threads, batch_size=batch_size)
+    interpreter = make_interpreter(flatbuffer, threads=threads, batch_size=batch_size,
+                                   delegates=delegates)
     detail = interpreter.get_input_details()[0]
     interpreter.set_tensor(detail["index"], _random_input(detail, seed))
     for _ in range(warmup):

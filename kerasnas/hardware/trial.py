@@ -96,12 +96,14 @@ class HardwareObjective:
         verify_margin: Relative slack of "verified" screening (default 0.25: a
             predictor with about 20% error must not reject candidates that are
             in fact inside the budget).
+        delegates: Time with LiteRT's default XNNPACK delegate (default True);
+            False times the built-in kernels (see `measure_latency`).
     """
 
     def __init__(self, quantize="int8", *, latency="measured", latency_budget_ms=None,
                  size_budget_bytes=None, target_ms=None, w=MNAS_W, predictor=None, accuracy=True,
                  threads=1, batch_size=1, warmup=WARMUP, repeats=REPEATS,
-                 calibration_examples=CALIBRATION_EXAMPLES, verify_margin=0.25):
+                 calibration_examples=CALIBRATION_EXAMPLES, verify_margin=0.25, delegates=True):
         self.quantize = check_mode(quantize)
         if latency not in LATENCY_MODES:
             raise ValueError(f"latency must be one of {LATENCY_MODES}, got {latency!r}.")
@@ -122,6 +124,7 @@ class HardwareObjective:
         self.warmup, self.repeats = int(warmup), int(repeats)
         self.calibration_examples = int(calibration_examples)
         self.verify_margin = float(verify_margin)
+        self.delegates = bool(delegates)
 
     def __repr__(self):
         return (f"HardwareObjective(quantize={self.quantize!r}, latency={self.latency!r}, "
@@ -140,7 +143,8 @@ class HardwareObjective:
 
     def measure(self, flatbuffer) -> float:
         return measure_latency(flatbuffer, threads=self.threads, batch_size=self.batch_size,
-                               warmup=self.warmup, repeats=self.repeats).median_ms
+                               warmup=self.warmup, repeats=self.repeats,
+                               delegates=self.delegates).median_ms
 
     def pre_fit_metrics(self, model, x) -> dict:
         """Latency and size of the (untrained) `model`; raises `LimitExceeded` over a limit."""
