@@ -12,14 +12,14 @@ Example:
 >>> from kerasnas.spaces import MacroSpace
 >>> from kerasnas.net2net import widen, deepen
 >>> space = MacroSpace((16, 2), num_classes=3, widths=(8, 16), max_layers=4)
->>> arch = space.encoding.from_string("conv_3x3:8 > sep_conv_3x3:8")
+>>> arch = space.encoding.from_string("conv_3x3:8 > sep_conv_3x3:8 > conv_3x3:8")
 >>> model = space.build_architecture(arch)
 >>> wide_arch, wide_model, _ = widen(space, model, arch, layer=0)
 >>> str(wide_arch)
-'conv_3x3:16 > sep_conv_3x3:8'
->>> deep_arch, deep_model, _ = deepen(space, wide_model, wide_arch, after=1)
->>> str(deep_arch)
 'conv_3x3:16 > sep_conv_3x3:8 > conv_3x3:8'
+>>> deep_arch, deep_model, _ = deepen(space, wide_model, wide_arch, after=2)
+>>> str(deep_arch)
+'conv_3x3:16 > sep_conv_3x3:8 > conv_3x3:8 > conv_3x3:8'
 >>> x = np.random.default_rng(0).normal(size=(4, 16, 2)).astype("float32")
 >>> bool(np.abs(model(x) - deep_model(x)).max() < 1e-5)
 True
