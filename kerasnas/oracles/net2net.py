@@ -59,12 +59,14 @@ class Net2NetSearch(ArchitectureOracle):
         objective: As in Keras Tuner (default None: set by the tuner).
         max_trials: Number of trials (default 100).
         seed_architecture: The first network: an `Architecture` or its string
-            (default None: the smallest of the space - fewest layers,
-            narrowest widths, the first op and smallest kernel, no skips).
+            (default None: the smallest of the space that can grow deeper -
+            narrowest widths, the first op and smallest kernel, no skips,
+            the fewest layers that admit a function-preserving insertion).
         policy: `"reinforce"` (default, EAS-style learned action policy) or
             `"evolution"` (uniformly random legal actions).
         parents: Parents are drawn uniformly from this many best finished
-            trials (default 3, `DEFAULT_PARENTS`).
+            trials (default 3, `DEFAULT_PARENTS`); when none of them can grow,
+            the other finished trials are tried, best first.
         learning_rate: REINFORCE step size (default 1.0, `DEFAULT_LEARNING_RATE`).
         baseline_decay: Moving-average decay of the reward baseline
             (default 0.8, `DEFAULT_BASELINE_DECAY`).
@@ -111,11 +113,17 @@ class Net2NetSearch(ArchitectureOracle):
         if self.seed_architecture is not None:
             return enc.from_string(self.seed_architecture)
         values = {d.name: d.default for d in enc.decisions}
-        values["num_layers"] = enc.min_layers
         for d in enc.decisions:
             if d.name.endswith(("_width", "_kernel")) or d.name.startswith("units"):
                 values[d.name] = min(d.choices)
-        return enc.architecture(values)
+        # The fewest layers from which the network can still grow deeper: in a MacroSpace a
+        # 2-layer chain has no function-preserving insertion (every one moves a stride-2 layer).
+        for n in range(enc.min_layers, enc.max_layers + 1):
+            arch = enc.architecture({**values, "num_layers": n})
+            if n == enc.max_layers or any(a.kind == "deepen"
+                                          for a in legal_actions(arch, **self.settings)):
+                return arch
+        return arch
 
     def _ensure_logits(self):
         if self.logits is None:
@@ -129,8 +137,10 @@ class Net2NetSearch(ArchitectureOracle):
             if self.is_known(seed):
                 return None  # the seed is running (wait) or failed (the base samples one)
             return seed
-        ranked = sorted(self._fitness, key=self._fitness.get, reverse=True)[:self.parents]
-        order = self.rng.permutation(len(ranked))
+        ranked = sorted(self._fitness, key=self._fitness.get, reverse=True)
+        # The `parents` best in random order; when none of them can grow, the rest by fitness.
+        top = min(self.parents, len(ranked))
+        order = [int(k) for k in self.rng.permutation(top)] + list(range(top, len(ranked)))
         for k in order:
             parent = self.encoding.from_string(ranked[k])
             children = {}
