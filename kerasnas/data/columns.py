@@ -22,10 +22,17 @@ never seen in training map to one out-of-vocabulary slot.
 Example:
 
 >>> import pandas as pd
->>> frame = pd.DataFrame({"age": [31, 45, 27, 52], "city": ["Oslo", "Rome", "Oslo", None],
-...                       "income": [3.1, None, 2.2, 4.0], "member": [True, False, True, True]})
->>> [(c.name, c.type, c.dtype) for c in infer_columns(frame)]
-[('age', 'numeric', 'float32'), ('city', 'categorical', 'string'), ('income', 'numeric', 'float32'), ('member', 'boolean', 'bool')]
+>>> frame = pd.DataFrame({"age": [31, 45, 27, 52, 38, 61, 22, 49, 33, 57, 40, 29],
+...                       "city": ["Oslo", "Rome", "Oslo", None] * 3,
+...                       "income": [3.1, None, 2.2, 4.0] * 3, "member": [True, False] * 6,
+...                       "stars": [1, 2, 3] * 4})
+>>> for c in infer_columns(frame):
+...     print(c.name, c.type, c.dtype)
+age numeric float32
+city categorical string
+income numeric float32
+member boolean bool
+stars categorical int64
 """
 
 from __future__ import annotations
