@@ -336,6 +336,17 @@ def test_evolution_children_inherit_matching_layers(tmp_path):
         _tuner(tmp_path, oracle, space, inherit_weights="yes")
 
 
+@pytest.mark.parametrize("factory", [_macro, _roomy_macro])
+def test_the_seed_network_can_grow_to_the_deepest_one(factory):
+    enc = factory((16, 2)).encoding
+    arch = Net2NetSearch(objective="val_accuracy", space=enc, seed=0).seed_network()
+    assert arch["num_layers"] < enc.max_layers
+    while arch["num_layers"] < enc.max_layers:
+        deeper = [a for a in legal_actions(arch) if a.kind == "deepen"]
+        assert deeper, f"{arch} cannot grow deeper"
+        arch = apply_action(arch, deeper[-1])
+
+
 def test_reinforce_policy_prefers_actions_that_improved():
     enc = _dense().encoding
     oracle = Net2NetSearch(objective="val_accuracy", space=enc, seed=0, learning_rate=5.0)
@@ -362,5 +373,5 @@ def test_one_liner_runs_net2net_on_a_macro_space(digits, tmp_path):
     result = kerasnas.search(digits.x_train, digits.y_train, strategy="net2net", max_trials=3,
                              epochs=1, directory=str(tmp_path / "run"), seed=1, verbose=0)
     archs = [r.architecture for r in result.history]
-    assert archs[0] == "conv_3x3:16 > conv_3x3:16"  # MacroSpace's smallest network
+    assert archs[0] == "conv_3x3:16 > conv_3x3:16 > conv_3x3:16"  # smallest that can deepen
     assert len(archs) == 3
