@@ -257,3 +257,78 @@ def test_real_training_search_on_tiny_data(tmp_path):
     assert [t.status for t in oracle.trials.values()] == ["COMPLETED"] * 3
     model = tuner.get_best_models(1)[0]
     assert model.predict(x[:4], verbose=0).shape == (4, 2)
+
+
+# ------------------------------------------------------------------ distributed
+_DISTRIBUTED = '''
+import json, os, sys
+import keras_tuner as kt
+from kerasnas.oracles import BayesianOptimization
+
+directory, out_path = sys.argv[1:3]
+worker = {"chief": -1, "tuner0": 0, "tuner1": 1}[os.environ["KERASTUNER_TUNER_ID"]]
+
+def build(hp):  # a user's space: Int, log Float, Choice, Boolean and a conditional scope
+    hp.Int("layers", 1, 3)
+    hp.Float("lr", 1e-4, 1e-2, sampling="log")
+    hp.Choice("act", ["relu", "tanh"])
+    if hp.Boolean("dropout"):
+        with hp.conditional_scope("dropout", [True]):
+            hp.Float("rate", 0.1, 0.5, step=0.1)
+
+class UserTuner(kt.Tuner):
+    def run_trial(self, trial, *args, **kwargs):
+        self.hypermodel.build(trial.hyperparameters)
+        v = trial.hyperparameters.values
+        return {"score": v["layers"] - abs(v["lr"] - 1e-3) * 100, "worker": float(worker)}
+
+oracle = BayesianOptimization(objective=kt.Objective("score", "max"), max_trials=10,
+                              num_initial_points=4, seed=3)
+tuner = UserTuner(oracle=oracle, hypermodel=build, directory=directory, project_name="dist")
+tuner.search(verbose=0)
+if worker == -1:
+    with open(out_path, "w") as f:
+        json.dump([{"status": t.status, "values": t.hyperparameters.values,
+                    "worker": t.metrics.get_last_value("worker")}
+                   for t in tuner.oracle.trials.values()], f)
+'''
+
+
+@pytest.mark.slow  # three TensorFlow processes: ~15 s idle, ~60 s on a loaded machine
+def test_chief_and_two_workers_search_a_user_hypermodel(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    script, out = tmp_path / "search.py", tmp_path / "trials.json"
+    script.write_text(_DISTRIBUTED)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1",
+           "KERASTUNER_ORACLE_PORT": str(port), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    args = [sys.executable, str(script), str(tmp_path / "run"), str(out)]
+    procs = {}
+    try:
+        for role in ("chief", "tuner0", "tuner1"):
+            procs[role] = subprocess.Popen(args, env={**env, "KERASTUNER_TUNER_ID": role},
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        logs = {role: proc.communicate(timeout=240)[0].decode(errors="replace")
+                for role, proc in procs.items()}
+        for role, proc in procs.items():
+            assert proc.returncode == 0, f"{role} failed:\n{logs[role][-3000:]}"
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    trials = json.loads(out.read_text())
+    assert len(trials) == 10 and all(t["status"] == "COMPLETED" for t in trials)
+    assert {t["worker"] for t in trials} == {0.0, 1.0}
+    for t in trials:
+        v = t["values"]
+        assert all(type(x) in (int, float, str, bool) for x in v.values())
+        assert v["layers"] in (1, 2, 3) and 1e-4 <= v["lr"] <= 1e-2
+        if not v["dropout"]:
+            assert v.get("rate", 0.1) == 0.1
