@@ -51,6 +51,8 @@ import numpy as np
 from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.engine.objective import MultiObjective
 
+from kerasnas.estimation import halving
+from kerasnas.estimation import stopping as lc_stopping
 from kerasnas.hardware import trial as hardware_trial
 from kerasnas.net2net import inherit as weight_inheritance
 from kerasnas.viz import live as live_progress
@@ -113,6 +115,10 @@ class NASTuner(keras_tuner.Tuner):
         hardware: A `kerasnas.hardware.HardwareObjective`: convert, time and
             score every candidate on TFLite, reject those over hard limits
             (default None: no hardware metrics).
+        curve_stopping: Learning-curve early stopping: None (default), True
+            or a `kerasnas.estimation.LearningCurveStopping`; a trial whose
+            extrapolated final score is confidently worse than the best
+            finished trial stops, and records `curve_stopped` and why.
         directory, project_name, overwrite: As in Keras Tuner: the project
             lives in `directory/project_name`; `overwrite=False` (default)
             resumes a project found there.
@@ -121,7 +127,7 @@ class NASTuner(keras_tuner.Tuner):
 
     def __init__(self, oracle, hypermodel, *, epochs=10, batch_size=32, time_budget=None,
                  train_fraction=1.0, early_stopping=3, verbose=1, inherit_weights="auto",
-                 directory=None,
+                 directory=None, curve_stopping=None,
                  project_name=None, overwrite=False, hardware=None, **kwargs):
         if not 0.0 < float(train_fraction) <= 1.0:
             raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}.")
@@ -137,6 +143,7 @@ class NASTuner(keras_tuner.Tuner):
         self.verbose = int(verbose)
         self.inherit_weights = weight_inheritance.check_option(inherit_weights)
         self.hardware = hardware
+        self.curve_stopping = lc_stopping.check_option(curve_stopping)
         self.stopped_by = None
         self._deadline = None
         # Keras Tuner prints "Reloading Tuner from ..." when it resumes: report it our way.
@@ -207,9 +214,12 @@ class NASTuner(keras_tuner.Tuner):
             cost.update(weight_inheritance.inherit(self, trial, model, x))
             hw = hardware_trial.start_trial(self, trial, model, x)
             cost.update(hw.metrics)
+            cost.update(halving.continue_training(self, trial, model))
             deadline = _DeadlineStop(self._deadline) if self._deadline is not None else None
             callbacks = [_CostLogger(cost)] + hw.callbacks + user_callbacks
             callbacks += self._early_stopping_callbacks()
+            curve_rule = lc_stopping.start_trial(self, trial)
+            callbacks += [] if curve_rule is None else [curve_rule]
             callbacks.append(tuner_utils.TunerCallback(self, trial))
             callbacks.append(tuner_utils.SaveBestEpoch(
                 objective=self.oracle.objective,
@@ -241,6 +251,7 @@ class NASTuner(keras_tuner.Tuner):
             "budget_cut": float(deadline is not None and deadline.cut),
         })
         metrics.update(hardware_trial.finish_trial(self, trial, hw, model, x, validation_data))
+        metrics.update(lc_stopping.finish_trial(self, trial, curve_rule))
         _save_curves(self, trial, history, skip=cost)
         return metrics
 

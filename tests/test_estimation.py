@@ -107,3 +107,115 @@ def test_rank_correlations():
     assert spearman_rho([1, 2, 3, 4, np.nan], [1, 3, 2, 4, 5]) == pytest.approx(0.8)
     with pytest.raises(ValueError, match="equal length"):
         kendall_tau([1, 2], [1, 2, 3])
+
+
+# ----------------------------------------------------------- learning curves
+PLATEAU_LOW = [0.30, 0.34, 0.35, 0.355, 0.356]
+IMPROVING = [0.30, 0.45, 0.57, 0.66, 0.73]
+
+
+def test_extrapolation_follows_the_curve_and_needs_three_epochs():
+    from kerasnas.estimation import extrapolate
+
+    flat = extrapolate(PLATEAU_LOW, horizon=20, bounds=(0, 1))
+    rising = extrapolate(IMPROVING, horizon=20, bounds=(0, 1))
+    assert 0.33 < flat.mean < 0.42 and flat.std < 0.06
+    assert rising.mean > 0.78
+    assert set(flat.curves) == {"pow", "exp", "log"}
+    assert sum(w for _, w in flat.curves.values()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="at least 3 epochs"):
+        extrapolate([0.1, 0.2], horizon=10)
+    with pytest.raises(ValueError, match="horizon"):
+        extrapolate(PLATEAU_LOW, horizon=3)
+
+
+def _decide(values, best, horizon=20):
+    from kerasnas.estimation import LearningCurveStopping
+
+    rule = LearningCurveStopping(best=best, horizon=horizon)
+    return rule.decide(values, len(values))
+
+
+def test_the_rule_stops_a_low_plateau_and_not_an_improving_run():
+    stop = _decide(PLATEAU_LOW, best=0.6)
+    assert stop is not None and stop["stopped"] and stop["epoch"] == 5
+    assert "< best 0.6" in stop["reason"]
+    assert _decide(IMPROVING, best=0.6) is None
+    # Nothing to beat yet, or too few epochs to fit: never stop.
+    assert _decide(PLATEAU_LOW, best=None) is None
+    assert _decide(PLATEAU_LOW[:2], best=0.6) is None
+    # A loss (mode "min") that plateaus high is stopped too.
+    from kerasnas.estimation import LearningCurveStopping
+
+    rule = LearningCurveStopping(monitor="val_loss", mode="min", best=0.2, horizon=20,
+                                 bounds=None)
+    assert rule.decide([2.0, 1.7, 1.6, 1.58, 1.57], 5)["stopped"]
+
+
+def test_the_callback_stops_a_real_fit_and_records_when(digits):
+    import keras
+
+    from kerasnas.estimation import LearningCurveStopping
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rule = LearningCurveStopping(best=1.5)  # unreachable: stop at the first forecast
+    history = model.fit(digits.x_train, digits.y_train, epochs=10, verbose=0,
+                        validation_data=(digits.x_val, digits.y_val), callbacks=[rule])
+    assert len(history.epoch) == 3
+    assert rule.record["stopped"] and rule.record["epoch"] == 3 and rule.record["horizon"] == 10
+    with pytest.raises(ValueError, match="min_epochs"):
+        LearningCurveStopping(min_epochs=2)
+
+
+# ----------------------------------------------------------- successive halving
+def test_successive_halving_promotes_the_top_fraction_and_continues(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from kerasnas.estimation import SuccessiveHalving
+    from kerasnas.oracles import RandomSearch
+    from kerasnas.spaces import DenseSpace
+    from kerasnas.tuner import NASTuner
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype("float32")
+    oracle = SuccessiveHalving(RandomSearch(objective="val_accuracy", seed=2),
+                               min_epochs=1, max_epochs=4, eta=2, max_trials=7)
+    assert oracle.budgets == [1, 2, 4] and oracle.rung_sizes == [4, 2, 1]
+    tuner = NASTuner(oracle, DenseSpace((64,), 10, max_layers=2, units=(8, 16, 32)),
+                     early_stopping=None, verbose=0, directory=str(tmp_path), project_name="sh")
+    tuner.search(x[:300], y[:300], validation_data=(x[300:400], y[300:400]))
+    trials = tuner.oracle.trials
+    assert len(trials) == 7
+    (bracket,) = oracle.brackets
+    assert [len(r) for r in bracket] == [4, 2, 1]
+    for k in (1, 2):
+        below = sorted(bracket[k - 1], key=lambda e: -e["score"])
+        assert {e["arch"] for e in bracket[k]} == {e["arch"] for e in below[:len(bracket[k])]}
+        for entry in bracket[k]:
+            trial = trials[entry["trial"]]
+            values = trial.hyperparameters.values
+            assert values["tuner/epochs"] == oracle.budgets[k]
+            assert values["tuner/initial_epoch"] == oracle.budgets[k - 1]
+            source = trials[values["tuner/trial_id"]]
+            assert str(oracle.architecture_of(source)) == entry["arch"]
+            assert trial.metrics.get_last_value("continued") == 1.0
+            assert trial.metrics.get_last_value("epochs") == oracle.budgets[k] - oracle.budgets[k - 1]
+    for entry in bracket[0]:
+        assert trials[entry["trial"]].metrics.get_last_value("epochs") == 1.0
+    # The wrapped strategy saw the four rung-0 results, each once.
+    assert len(oracle.inner._fitness) == 4
+
+
+def test_successive_halving_rejects_bad_settings():
+    from kerasnas.estimation import SuccessiveHalving
+    from kerasnas.oracles import RandomSearch
+
+    with pytest.raises(TypeError, match="ArchitectureOracle"):
+        SuccessiveHalving(object())
+    with pytest.raises(ValueError, match="eta"):
+        SuccessiveHalving(RandomSearch(seed=1), eta=1)
+    with pytest.raises(ValueError, match="min_epochs"):
+        SuccessiveHalving(RandomSearch(seed=1), min_epochs=5, max_epochs=2)
