@@ -1,5 +1,8 @@
 """`kerasnas.search(x, y)`: validate, infer the task, search within a budget, refit the winner.
 
+The argument checks live in `search_checks.py`, what is built from them (space,
+strategy, run folder) in `search_setup.py`, the refit in `refit.py`.
+
 Example:
 
 >>> import kerasnas
@@ -12,41 +15,35 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import json
-import numbers
 import time
 from pathlib import Path
 
 import numpy as np
 
-#: Strategy names accepted by `search(strategy=...)`: name -> (class in kerasnas.oracles, kwargs).
-STRATEGIES = {
-    "random": ("RandomSearch", {}),
-    "evolution": ("RegularizedEvolution", {}),
-    "bayesian": ("BayesianOptimization", {}),
-    "reinforce": ("ReinforceController", {}),
-    "ppo": ("ReinforceController", {"ppo": True}),
-    "net2net": ("Net2NetSearch", {}),
-}
-
-#: Space names accepted by `search(space=...)`: name -> class in kerasnas.spaces.
-SPACES = {"macro": "MacroSpace", "cell": "CellSpace", "nb201": "NB201Space", "dense": "DenseSpace"}
-
-#: Where searches live when `directory` is None: `DEFAULT_ROOT/<space>-<strategy>-<fingerprint>`.
-DEFAULT_ROOT = "kerasnas_runs"
-
-_META_FILE = "kerasnas_search.json"
-_RESULT_DIR = "result"
+from kerasnas.api_names import DEFAULT_ROOT, RESULT_DIR, SPACES, STRATEGIES  # noqa: F401
+from kerasnas.search_checks import (
+    _check_space,
+    _objective_text,
+    _resolve_objective,
+    check_search_args,
+)
+from kerasnas.search_setup import (  # noqa: F401
+    _auto_space,
+    _check_or_write_meta,
+    _fingerprint,
+    _make_space,
+    _make_strategy,
+    _record,
+)
 
 
 def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="auto",
-           space="auto", max_trials=20, time_budget=None, epochs=10, objective="auto",
-           directory=None, overwrite=False, seed=None, verbose=1, batch_size=32,
+           space="auto", max_trials="auto", time_budget=None, epochs=10, objective="auto",
+           directory=None, overwrite=False, seed=None, verbose=1, batch_size="auto",
            early_stopping=3, train_fraction=1.0, refit=True, refit_epochs="auto",
            learning_rate=1e-3, kind=None, problem=None, column_types=None, strategy_args=None,
            latency_budget_ms=None, size_budget_bytes=None, quantize=None, hardware=None,
+           lr_schedule="cosine", min_steps=300, cv_folds="auto", ensemble=1, tensorboard=None,
            **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
@@ -69,17 +66,24 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             children inherit weights; with `space="auto"` it searches a
             `MacroSpace` for images and sequences), or a `keras_tuner.Oracle`
             instance (used as given; its objective is set if it has none).
-        space: `"auto"` (default: a small `CellSpace` for images and
-            sequences, a `DenseSpace` for tabular data), `"macro"`,
-            `"cell"`, `"nb201"`, `"dense"`, a space class, or a space instance
-            (used as given: it should carry its own preprocessing).
-        max_trials: Most architectures to train (default 20; None: only the
-            time budget limits the search).
-        time_budget: Wall-clock seconds for the search, or None for no limit
-            (default None). No trial starts after it (nor when less than half
-            the shortest finished trial's time is left); a trial still
-            training stops at the end of its batch. The refit comes on top.
-        epochs: Training epochs per trial (default 10), with early stopping.
+        space: `"auto"` (default: a `ResidualSpace` of ResNets / dilated
+            TCNs for images and sequences, a `DenseSpace` for tabular data),
+            `"macro"`, `"cell"`, `"nb201"`, `"dense"`, `"residual"`, a space
+            class, or a space instance (used as given: it should carry its own
+            preprocessing). The space's `hand_designs()` are the first trials
+            of a named strategy (`"auto"` included), so a search is never
+            worse than its best known design.
+        max_trials: Most architectures to train: `"auto"` (default: 20
+            without a `time_budget`; with one, no limit: the search runs
+            until the time is spent), an int, or None (only the time budget).
+        time_budget: Wall-clock seconds for the whole call, refit included, or
+            None for no limit (default None). The search stops early enough to
+            leave the refit its expected time (1.25x the slowest trial's
+            training, per ensemble member); no trial starts after that, a trial
+            still training stops at the end of its batch, and the refit stops
+            at the deadline.
+        epochs: Training epochs per trial (default 10), with early stopping;
+            the training recipe raises them for small data (`min_steps`).
         objective: `"auto"` (default: `"val_accuracy"` to maximise for
             classification, `"val_loss"` to minimise for regression), a metric
             name (`"val_loss"`, `"val_accuracy"`, `"val_mae"`, `"params"`,
@@ -94,9 +98,22 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             (`keras.utils.set_random_seed`) for reproducible runs (default None).
         verbose: 0 silent, 1 one line per trial and a progress bar, 2 also
             Keras's per-epoch lines (default 1).
-        batch_size: Training batch size (default 32).
+        batch_size: `"auto"` (default: 32 from 512 examples up, smaller below,
+            see `kerasnas.recipe`) or a fixed int.
         early_stopping: Patience in epochs of early stopping on the objective,
-            or None (default 3).
+            or None (default 3); it grows with the epochs `min_steps` adds.
+        lr_schedule: `"cosine"` (default: decay to 0 over each run) or
+            `"constant"`.
+        min_steps: Fewest optimizer steps of each training run (default 300),
+            so tiny data trains as long as it needs; 0 trains exactly `epochs`.
+        cv_folds: `"auto"` (default: 5-fold cross-validation below 300
+            examples, where one validation split ranks architectures by
+            noise; a single split above), an int >= 2, or None.
+        ensemble: Refit the `ensemble` best architectures and return their
+            averaged prediction as one model (default 1: the best alone).
+        tensorboard: A folder for TensorBoard logs: per-trial training curves
+            and the HParams dashboard of every trial's decisions and metrics
+            (default None).
         train_fraction: Share of the training data each trial trains on
             (default 1.0); the refit always uses all of it.
         refit: Retrain the best architecture from scratch on training +
@@ -133,26 +150,17 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         ValueError, TypeError: on bad data or arguments, before any training.
         RuntimeError: if no trial finished within the budget.
     """
-    from kerasnas.validation import validate_budget
-
     started = time.monotonic()
-    max_trials, time_budget, epochs = validate_budget(max_trials, time_budget, epochs)
-    _check_int(epochs, "epochs")
-    _check_int(batch_size, "batch_size")
-    _check_int(early_stopping, "early_stopping", allow_none=True)
-    if refit_epochs != "auto":
-        _check_int(refit_epochs, "refit_epochs")
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}.")
-    if seed is not None:
-        _check_int(seed, "seed", minimum=0)
-    if isinstance(train_fraction, bool) or not isinstance(train_fraction, numbers.Real) \
-            or not 0 < train_fraction <= 1:
-        raise ValueError(f"train_fraction must be in (0, 1]; got {train_fraction!r}.")
-    if strategy_args is not None and not isinstance(strategy_args, dict):
-        raise TypeError(f"strategy_args must be a dict of keyword arguments; got {strategy_args!r}.")
-    strategy = _check_strategy(strategy)
-    space, space_class = _check_space(space, space_args)
+    if max_trials == "auto":
+        max_trials = 20 if time_budget is None else None
+    checked = check_search_args(
+        max_trials=max_trials, time_budget=time_budget, epochs=epochs, batch_size=batch_size,
+        early_stopping=early_stopping, refit_epochs=refit_epochs, verbose=verbose, seed=seed,
+        train_fraction=train_fraction, strategy_args=strategy_args, strategy=strategy,
+        space=space, space_args=space_args, lr_schedule=lr_schedule, min_steps=min_steps,
+        cv_folds=cv_folds, ensemble=ensemble)
+    max_trials, time_budget, epochs = checked.max_trials, checked.time_budget, checked.epochs
+    strategy, space, space_class = checked.strategy, checked.space, checked.space_class
     from kerasnas.hardware.trial import hardware_from_args
 
     hardware = hardware_from_args(hardware, quantize, latency_budget_ms, size_budget_bytes)
@@ -162,13 +170,15 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     data = prepare_data(x, y, validation_data=validation_data,
                         validation_split=validation_split, seed=seed, kind=kind, problem=problem,
                         column_types=column_types)
-    if verbose and data.encoder is not None:
-        print(data.note, flush=True)  # the inferred table schema
+    if verbose and data.note:
+        print(data.note, flush=True)  # how the input kind (or the table schema) was inferred
     task = data.task
     objective = _resolve_objective(objective, task)
+    folds = _folds_for(cv_folds, data)
 
     import keras
 
+    from kerasnas.recipe import TrainingRecipe
     from kerasnas.tuner import NASTuner
 
     if seed is not None:
@@ -177,8 +187,13 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         space, space_class = _check_space("macro", space_args)  # Net2Net grows chains, not cells
     hypermodel = _make_space(space, space_class, task, space_args, learning_rate,
                              lambda: normalization_layers(data))
+    named_strategy = isinstance(strategy, str) and strategy != "net2net"
+    warm = hypermodel.hand_designs() if named_strategy and hasattr(hypermodel,
+                                                                   "hand_designs") else []
     oracle, strategy_name = _make_strategy(strategy, objective, max_trials, seed,
-                                           strategy_args or {})
+                                           strategy_args or {}, warm_start=warm)
+    recipe = TrainingRecipe(batch_size=batch_size, min_steps=int(min_steps),
+                            lr_schedule=lr_schedule)
     settings = {
         "space": {"class": type(hypermodel).__name__,
                   "encoding": hypermodel.encoding.to_spec()
@@ -186,8 +201,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         "strategy": strategy_name, "objective": _objective_text(oracle.objective),
         "task": {"kind": task.kind, "problem": task.problem,
                  "input_shape": list(task.input_shape), "num_classes": task.num_classes},
-        "epochs": int(epochs), "batch_size": int(batch_size), "seed": seed,
-        "train_fraction": float(train_fraction),
+        "epochs": int(epochs), "batch_size": batch_size, "seed": seed,
+        "train_fraction": float(train_fraction), "recipe": repr(recipe), "cv_folds": folds,
     }
     if hardware is not None:
         settings["hardware"] = repr(hardware)
@@ -197,66 +212,105 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     directory = Path(directory)
     _check_or_write_meta(directory, settings, overwrite)
 
-    tuner = NASTuner(oracle, hypermodel, epochs=epochs, batch_size=batch_size,
-                     time_budget=time_budget, train_fraction=train_fraction,
-                     early_stopping=early_stopping, verbose=verbose,
-                     directory=str(directory.parent), project_name=directory.name,
-                     overwrite=False, hardware=hardware)
-    # The tuner clears `directory` on overwrite; we already did and rewrote our metadata.
+    deadline = None if time_budget is None else started + time_budget
+    tuner_args = {"tensorboard": tensorboard} if tensorboard is not None else {}
+    tuner = NASTuner(oracle, hypermodel, epochs=epochs,
+                     batch_size=32 if batch_size == "auto" else batch_size,
+                     time_budget=None if deadline is None else deadline - time.monotonic(),
+                     train_fraction=train_fraction, early_stopping=early_stopping,
+                     verbose=verbose, directory=str(directory.parent),
+                     project_name=directory.name, overwrite=False, hardware=hardware,
+                     recipe=recipe, cv_folds=folds, **tuner_args)
+    if refit:  # keep time for the refit: 1.25x the slowest trial's fit per member
+        tuner.refit_reserve = 1.25 * ensemble / (folds or 1)
     search_start = time.monotonic()
     tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val))
     search_time = time.monotonic() - search_start
 
-    from kerasnas.result import SearchResult
+    result = _finish(tuner, data, hypermodel, recipe, refit=refit, refit_epochs=refit_epochs,
+                     batch_size=batch_size, ensemble=ensemble, folds=folds, deadline=deadline,
+                     verbose=verbose, directory=directory, search_time=search_time,
+                     budget=(max_trials, time_budget))
+    if verbose:
+        print(f"Done in {time.monotonic() - started:.0f} s; result saved to "
+              f"{directory / RESULT_DIR}", flush=True)
+    return result
 
+
+def _folds_for(cv_folds, data):
+    from kerasnas import crossval
+
+    if cv_folds == "auto":
+        n = len(data.x_train) + len(data.x_val)
+        return crossval.CV_FOLDS if n < crossval.CV_THRESHOLD else None
+    return cv_folds
+
+
+def _finish(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch_size, ensemble, folds,
+            deadline, verbose, directory, search_time, budget):
+    """Refits the winner(s), checks them against the baselines, saves the `SearchResult`."""
+    from kerasnas import baseline, crossval
+    from kerasnas.refit import refit_epochs_of, refit_top
+    from kerasnas.result import SearchResult
+    from kerasnas.tuner import trial_architecture
+
+    oracle = tuner.oracle
     history = [_record(tuner, oracle.trials[tid]) for tid in oracle.start_order
                if tid in oracle.trials]
-    best = oracle.get_best_trials(1)
-    if not best or best[0].score is None or not np.isfinite(best[0].score):
+    best = [t for t in oracle.get_best_trials(max(1, ensemble))
+            if t.score is not None and np.isfinite(t.score)]
+    if not best:
+        max_trials, time_budget = budget
         raise RuntimeError(
             f"No trial finished within the budget (max_trials={max_trials}, time_budget="
             f"{time_budget}); raise time_budget or lower epochs. Trials so far are kept in "
             f"{directory} and resume with the same call.")
-    best_trial = best[0]
-    from kerasnas.tuner import trial_architecture
-
-    architecture = trial_architecture(hypermodel, best_trial)
+    architecture = trial_architecture(hypermodel, best[0])
     if refit:
-        # "auto": as many epochs as the best trial trained. Its best epoch alone is often too
-        # early: validation accuracy plateaus and ties go to the first epoch reaching it.
-        epochs_refit = (max(1, int(best_trial.metrics.get_last_value("epochs")))
-                        if refit_epochs == "auto" else int(refit_epochs))
         if verbose:
-            print(f"Refitting the best architecture on training + validation data for "
-                  f"{epochs_refit} epoch(s)...", flush=True)
-        keras.backend.clear_session()
-        model = hypermodel.build(best_trial.hyperparameters)
-        x_all = np.concatenate([data.x_train, data.x_val])
-        y_all = np.concatenate([data.y_train, data.y_val])
-        fit = model.fit(x_all, y_all, epochs=epochs_refit, batch_size=int(batch_size),
-                        verbose=2 if verbose >= 2 else 0)
-        refit_history = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
+            members = f"the {len(best)} best architectures" if len(best) > 1 else \
+                "the best architecture"
+            print(f"Refitting {members} on training + validation data for "
+                  f"{refit_epochs_of(best[0], refit_epochs)} epoch(s)...", flush=True)
+        models, histories = refit_top(tuner, best, data, recipe, epochs=refit_epochs,
+                                      batch_size=32 if batch_size == "auto" else batch_size,
+                                      deadline=deadline, verbose=2 if verbose >= 2 else 0)
+        refit_history = histories[0]
     else:
-        model = tuner.load_model(best_trial)
-        refit_history = {}
+        models, refit_history = [tuner.load_model(t) for t in best], {}
+    model = models[0]
+    if len(models) > 1:
+        from kerasnas.ensemble import build_ensemble
 
+        model = build_ensemble(models)
     if data.encoder is not None:  # a typed table: the model takes raw named columns
         from kerasnas.data.tabular import with_encoder
 
         model = with_encoder(data.encoder, model)
+
+    task = data.task
+    index_folds = None
+    if folds:
+        y_all = np.concatenate([data.y_train, data.y_val])
+        index_folds = crossval.fold_indices(y_all, folds, seed=0,
+                                            stratify=task.problem == "classification")
+    found = {} if data.encoder is not None else baseline.baselines(
+        data.x_train, data.y_train, data.x_val, data.y_val, task.problem, folds=index_folds)
+    warnings = baseline.compare(float(best[0].score), found, oracle.objective.name)
     result = SearchResult(model=model, architecture=architecture, task=task,
                           objective={"name": oracle.objective.name,
                                      "direction": oracle.objective.direction},
                           history=history, refit_history=refit_history,
                           stopped_by=tuner.stopped_by, search_time=search_time,
-                          directory=str(directory))
-    saved = result.save(directory / _RESULT_DIR)
+                          directory=str(directory), baselines=found, warnings=warnings)
+    result.save(directory / RESULT_DIR)
     if verbose:
-        print(f"Best {oracle.objective.name}: {best_trial.score:.4f} "
-              f"({best_trial.metrics.get_last_value('params'):,.0f} params), "
+        print(f"Best {oracle.objective.name}: {best[0].score:.4f} "
+              f"({best[0].metrics.get_last_value('params'):,.0f} params), "
               f"architecture: {architecture}", flush=True)
-        print(f"Done in {time.monotonic() - started:.0f} s; result saved to {saved}", flush=True)
+        if found:
+            print("Baselines on the same validation data: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in found.items()), flush=True)
+        for warning in warnings:
+            print(f"WARNING: {warning}", flush=True)
     return result
-
-
-# --------------------------------------------------------------------------- checks

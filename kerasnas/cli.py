@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 _STRATEGIES = ("auto", "random", "evolution", "bayesian", "reinforce", "ppo")
-_SPACES = ("auto", "macro", "cell", "nb201", "dense")
+_SPACES = ("auto", "macro", "cell", "nb201", "dense", "residual")
 _FORMATS = ("keras", "savedmodel", "tflite")
 
 
@@ -41,13 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--strategy", default="auto", choices=_STRATEGIES,
                    help="search strategy (default: auto = regularized evolution, else random)")
     s.add_argument("--space", default="auto", choices=_SPACES,
-                   help="search space (default: auto = cells for images/sequences, MLPs for "
-                        "tables)")
-    s.add_argument("--max-trials", type=int, default=20,
-                   help="most architectures to train (default: 20)")
+                   help="search space (default: auto = residual conv stacks for "
+                        "images/sequences, MLPs for tables)")
+    s.add_argument("--max-trials", type=int, default=None,
+                   help="most architectures to train (default: 20 without --time-budget, "
+                        "else as many as the budget allows)")
     s.add_argument("--time-budget", type=float, default=None,
-                   help="seconds for the search; no trial starts after it (default: none)")
-    s.add_argument("--epochs", type=int, default=10, help="epochs per trial (default: 10)")
+                   help="seconds for the search and the refit (default: none)")
+    s.add_argument("--epochs", type=int, default=10,
+                   help="epochs per trial, raised for small data by --min-steps (default: 10)")
+    s.add_argument("--min-steps", type=int, default=300,
+                   help="fewest optimizer steps per training run (default: 300)")
+    s.add_argument("--cv-folds", default="auto",
+                   help="k-fold selection: auto (5 folds below 300 examples), none, or K "
+                        "(default: auto)")
+    s.add_argument("--ensemble", type=int, default=1,
+                   help="return the averaged top-K refit models as one (default: 1)")
     s.add_argument("--test-split", type=float, default=0.2,
                    help="share held out as a test set, 0 for none (default: 0.2)")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: none)")
@@ -60,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="search folder (default: kerasnas_runs/<space>-<strategy>-<fingerprint>);"
                         " an existing search there is resumed")
     s.add_argument("--overwrite", action="store_true", help="start afresh in --directory")
+    s.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="write TensorBoard logs to DIR: per-trial training curves and the "
+                        "HParams view of the trials (default: none)")
     s.add_argument("--export", default=None, metavar="DIR",
                    help="export folder (default: <search folder>/export)")
     s.add_argument("--formats", default=",".join(_FORMATS),
@@ -130,10 +142,12 @@ def _search(args) -> int:
     import kerasnas
 
     result = kerasnas.search(
-        x_fit, y_fit, strategy=args.strategy, space=args.space, max_trials=args.max_trials,
+        x_fit, y_fit, strategy=args.strategy, space=args.space,
+        max_trials="auto" if args.max_trials is None else args.max_trials,
         time_budget=args.time_budget, epochs=args.epochs, seed=args.seed,
+        min_steps=args.min_steps, cv_folds=_cv_folds(args.cv_folds), ensemble=args.ensemble,
         directory=args.directory, overwrite=args.overwrite, verbose=0 if args.quiet else 1,
-        column_types=column_types, **space_args)
+        column_types=column_types, **_tensorboard(args), **space_args)
     run = Path(result.directory)
     lines = [f"Search folder: {run}",
              f"Best architecture: {result.architecture}"]
@@ -150,6 +164,21 @@ def _search(args) -> int:
     lines.append(f"Report: {result.report(run / 'report.html')}")
     print("\n".join(lines), flush=True)
     return 0
+
+
+def _cv_folds(text):
+    """`--cv-folds` as search() takes it: "auto", None or an int."""
+    if text in ("auto", "none", "None"):
+        return None if text.lower() == "none" else "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"--cv-folds must be auto, none or an int >= 2; got {text!r}.") from None
+
+
+def _tensorboard(args):
+    """`{"tensorboard": DIR}` when `--tensorboard DIR` is given, else nothing."""
+    return {} if args.tensorboard is None else {"tensorboard": args.tensorboard}
 
 
 def _column_types(items):

@@ -69,6 +69,12 @@ def render_report(result) -> str:
         (f"Best {name}", f"{best[0].score:.4f}" if best else "n/a"),
         ("Best architecture", str(result.architecture)),
     ]
+    baselines = getattr(result, "baselines", None)
+    if baselines:
+        facts.append(("Baselines (same validation data)",
+                      ", ".join(f"{k} {v:.4f}" for k, v in baselines.items())))
+    for warning in getattr(result, "warnings", None) or ():
+        facts.append(("Warning", warning))
     if result.directory:
         facts.append(("Search folder", result.directory))
     facts_html = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"

@@ -81,12 +81,18 @@ class SearchResult:
         leaderboard: Every trial, best first (finished trials by score, then the rest).
         refit_history: The refit's Keras `History.history` dict (per-epoch metrics).
         stopped_by: `"max_trials"` or `"time_budget"`.
+        baselines: Scores of the trivial and linear baselines on the same
+            validation data (`kerasnas.baseline`), e.g. `{"trivial": 0.5,
+            "linear": 0.81}`; empty if not computed.
+        warnings: What the user must know about the result, e.g. that it is
+            no better than a baseline; shown by `summary()` and the report.
         search_time: Wall-clock seconds of the search phase (without the refit).
         directory: The Keras Tuner project folder of the search.
     """
 
     def __init__(self, *, model, architecture, task, objective, history, refit_history=None,
-                 stopped_by=None, search_time=None, directory=None):
+                 stopped_by=None, search_time=None, directory=None, baselines=None,
+                 warnings=None):
         self.model = model
         self.architecture = architecture
         self.task = task
@@ -96,6 +102,8 @@ class SearchResult:
         self.stopped_by = stopped_by
         self.search_time = search_time
         self.directory = None if directory is None else str(directory)
+        self.baselines = dict(baselines or {})
+        self.warnings = list(warnings or [])
 
     # ------------------------------------------------------------ records
     @property
@@ -134,6 +142,10 @@ class SearchResult:
             params = r.params if _finite(r.params) else float("nan")
             lines.append(f"{rank:>4}  {r.trial_id:>5}  {r.score:>14.4f}  {params:>9.0f}  "
                          f"{r.fit_time or 0:>6.1f}  {r.architecture}")
+        if self.baselines:
+            lines.append("baselines on the same validation data: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in self.baselines.items()))
+        lines += [f"WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     # --------------------------------------------------------- prediction
@@ -217,6 +229,8 @@ class SearchResult:
             "stopped_by": self.stopped_by,
             "search_time": self.search_time,
             "directory": self.directory,
+            "baselines": self.baselines,
+            "warnings": self.warnings,
         }
         data["layer_modules"] = _layer_modules(self.model)
         _write_atomically(directory / _RESULT_FILE, json.dumps(_jsonable(data), indent=1))
@@ -243,7 +257,8 @@ class SearchResult:
                    task=_task_from_dict(data["task"]), objective=data["objective"],
                    history=[TrialRecord(**r) for r in data["history"]],
                    refit_history=data["refit_history"], stopped_by=data["stopped_by"],
-                   search_time=data["search_time"], directory=data["directory"])
+                   search_time=data["search_time"], directory=data["directory"],
+                   baselines=data.get("baselines"), warnings=data.get("warnings"))
 
     def plot_architecture(self):
         """The best architecture drawn as SVG (a `kerasnas.viz.Drawing`; `.save("a.svg")`)."""

@@ -6,8 +6,8 @@ import pytest
 from sklearn.datasets import load_digits
 
 import kerasnas
-from kerasnas.api import _auto_space
 from kerasnas.result import SearchResult
+from kerasnas.search_setup import _auto_space
 
 # Tiny spaces keep every search below a few seconds of training.
 TINY_CELL = {"space": "cell", "num_cells": 2, "num_blocks": 1, "channels": 4}

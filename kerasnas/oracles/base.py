@@ -55,17 +55,23 @@ class ArchitectureOracle(keras_tuner.Oracle):
             Keras Tuner draws one). Unlike Keras Tuner, `seed=0` is kept.
         max_collisions: Proposals tried per trial before falling back to a
             random unseen architecture (default 100).
+        warm_start: Architectures (or their strings) evaluated first, in
+            order, before the strategy proposes anything, e.g. a space's
+            `hand_designs()`; the strategy observes their results like any
+            other (default: none). Those already known are skipped, so a
+            resumed search does not repeat them.
         **kwargs: Passed to `keras_tuner.Oracle` (e.g. `max_retries_per_trial`).
     """
 
     def __init__(self, objective=None, max_trials=100, space=None, seed=None,
-                 max_collisions=100, **kwargs):
+                 max_collisions=100, warm_start=(), **kwargs):
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         if seed is not None:
             self.seed = self._seed_state = int(seed)
         self._space = space
         self._encoding = None
         self.max_collisions = int(max_collisions)
+        self.warm_start = [a if isinstance(a, str) else str(a) for a in warm_start]
         self._rng = np.random.default_rng(self.seed)
         self._fitness: dict[str, float] = {}  # str(arch) -> fitness of every finished arch
         self._failed: set[str] = set()
@@ -137,8 +143,9 @@ class ArchitectureOracle(keras_tuner.Oracle):
 
     # ------------------------------------------------------ Keras Tuner API
     def populate_space(self, trial_id):
-        arch = parent = None
-        for _ in range(self.max_collisions):
+        parent = None
+        arch = self._next_warm_start()
+        for _ in range(0 if arch is not None else self.max_collisions):
             self.proposal_parent = None
             proposal = self.propose()
             if proposal is None:
@@ -163,6 +170,13 @@ class ArchitectureOracle(keras_tuner.Oracle):
         values.update(arch.to_hp_values())
         values.update(lineage_values(self, parent))
         return {"status": _RUNNING, "values": values}
+
+    def _next_warm_start(self) -> Architecture | None:
+        for text in self.warm_start:
+            arch = self.encoding.from_string(text)
+            if not self.is_known(arch):
+                return arch
+        return None
 
     def _random_unseen(self, tries=1000):
         for _ in range(tries):

@@ -188,6 +188,10 @@ class NASHyperModel(keras_tuner.HyperModel):
         return type(self.optimizer).from_config(self.optimizer.get_config())
 
     # ------------------------------------------------------ conveniences
+    def hand_designs(self) -> list[Architecture]:
+        """Known-good architectures of this space (a search evaluates them first); none here."""
+        return []
+
     def sample(self, rng=None) -> Architecture:
         """A uniformly random architecture; `rng` is a numpy Generator, a seed or None."""
         if not isinstance(rng, np.random.Generator):

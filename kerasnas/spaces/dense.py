@@ -61,6 +61,16 @@ class DenseSpace(NASHyperModel):
         return DenseEncoding(max_layers=max_layers, min_layers=min_layers, units=units,
                              activations=activations, dropouts=dropouts)
 
+    def hand_designs(self):
+        """Two MLPs practitioners start tables with, where this space holds them."""
+        designs = []
+        for text in ("128-64 relu dropout=0.1", "256-256 relu dropout=0.25 skip"):
+            try:
+                designs.append(self.encoding.from_string(text))
+            except ValueError:  # the user narrowed the space
+                pass
+        return designs
+
     def build_body(self, x, arch):
         x = keras.layers.Flatten()(x) if len(x.shape) > 2 else x
         for i in range(arch["num_layers"]):

@@ -1,0 +1,21 @@
+"""Names `kerasnas.search` accepts for strategies and spaces, and where it keeps runs."""
+
+#: Strategy names accepted by `search(strategy=...)`: name -> (class in kerasnas.oracles, kwargs).
+STRATEGIES = {
+    "random": ("RandomSearch", {}),
+    "evolution": ("RegularizedEvolution", {}),
+    "bayesian": ("BayesianOptimization", {}),
+    "reinforce": ("ReinforceController", {}),
+    "ppo": ("ReinforceController", {"ppo": True}),
+    "net2net": ("Net2NetSearch", {}),
+}
+
+#: Space names accepted by `search(space=...)`: name -> class in kerasnas.spaces.
+SPACES = {"macro": "MacroSpace", "cell": "CellSpace", "nb201": "NB201Space", "dense": "DenseSpace",
+          "residual": "ResidualSpace"}
+
+#: Where searches live when `directory` is None: `DEFAULT_ROOT/<space>-<strategy>-<fingerprint>`.
+DEFAULT_ROOT = "kerasnas_runs"
+
+META_FILE = "kerasnas_search.json"
+RESULT_DIR = "result"

@@ -1,0 +1,85 @@
+"""The refit: train the winning architecture(s) again on training + validation data.
+
+`refit_trial` retrains one trial's architecture from scratch, as long as the
+trial trained (its recorded `epochs`, so the planned length of the training
+recipe carries over), with the same recipe (batch size, cosine schedule), and
+stops at the search's deadline if one is given. `refit_top` refits the `k`
+best trials for an ensemble.
+
+Example:
+
+>>> model, history = refit_trial(tuner, best_trial, data, recipe)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def refit_epochs_of(trial, refit_epochs="auto") -> int:
+    """Epochs of a refit: `"auto"` = as many as `trial` trained (its best epoch is too early:
+    validation accuracy plateaus and ties go to the first epoch reaching it)."""
+    if refit_epochs != "auto":
+        return int(refit_epochs)
+    return max(1, int(round(trial.metrics.get_last_value("epochs"))))
+
+
+def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32,
+                deadline=None, verbose=0, clear_session=True):
+    """`(model, history dict)`: `trial`'s architecture trained on train + validation data.
+
+    Args:
+        tuner: The `NASTuner` that ran `trial` (its hypermodel builds the model).
+        trial: A finished Keras Tuner trial.
+        data: The search's `PreparedData`.
+        recipe: The `TrainingRecipe` of the search, or None (constant rate,
+            `batch_size`).
+        epochs: `"auto"` (default: as many as the trial trained) or an int.
+        batch_size: Used without a recipe (default 32).
+        deadline: `time.monotonic()` value at which training stops at the end
+            of the current batch (default None: no deadline).
+        verbose: Keras's fit verbosity (default 0).
+        clear_session: Free the search's graphs first (default True; False
+            keeps models refit earlier usable, as an ensemble needs).
+    """
+    import keras
+
+    from kerasnas.tuner import _DeadlineStop
+
+    if clear_session:
+        keras.backend.clear_session()
+    model = tuner.hypermodel.build(trial.hyperparameters)
+    x_all = np.concatenate([data.x_train, data.x_val])
+    y_all = np.concatenate([data.y_train, data.y_val])
+    n_epochs = refit_epochs_of(trial, epochs)
+    callbacks = []
+    if recipe is not None:
+        plan = recipe.plan(n_epochs, len(x_all))
+        # The trial's recorded epochs already are the recipe's planned length.
+        batch_size, callbacks = plan.batch_size, recipe.callbacks(n_epochs)
+    if deadline is not None:
+        callbacks.append(_DeadlineStop(deadline))
+    fit = model.fit(x_all, y_all, epochs=n_epochs, batch_size=int(batch_size),
+                    callbacks=callbacks, verbose=verbose)
+    return model, {k: [float(v) for v in vs] for k, vs in fit.history.items()}
+
+
+def refit_top(tuner, trials, data, recipe=None, *, epochs="auto", batch_size=32,
+              deadline=None, verbose=0):
+    """Refits each of `trials` (best first); returns `(models, histories)`.
+
+    A refit that would start after `deadline` is skipped, so an ensemble may
+    hold fewer members than asked (never fewer than one).
+    """
+    models, histories = [], []
+    for trial in trials:
+        if models and deadline is not None and time.monotonic() >= deadline:
+            break
+        model, history = refit_trial(tuner, trial, data, recipe, epochs=epochs,
+                                     batch_size=batch_size, deadline=deadline, verbose=verbose,
+                                     clear_session=not models)
+        models.append(model)
+        histories.append(history)
+    return models, histories

@@ -1,0 +1,129 @@
+"""What `kerasnas.search` builds from checked arguments: the space, the strategy, the run folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kerasnas.api_names import META_FILE as _META_FILE
+from kerasnas.api_names import STRATEGIES
+from kerasnas.search_checks import _check_space_args
+
+
+def _auto_space(task):
+    """`(class name, space_args)` of the space `space="auto"` picks for `task`.
+
+    Tables get MLPs (`DenseSpace`); images and sequences get `ResidualSpace`,
+    whose family holds the designs practitioners write first (ResNets, dilated
+    TCNs) and places its reductions by the input's size.
+    """
+    if task.kind == "tabular":
+        return "DenseSpace", {}
+    return "ResidualSpace", {}
+
+
+def _make_space(space, space_class, task, space_args, learning_rate, preprocessing):
+    import keras_tuner
+
+    if isinstance(space, keras_tuner.HyperModel):
+        return space
+    args = {}
+    if space == "auto":
+        import kerasnas.spaces
+
+        name, args = _auto_space(task)
+        space_class = getattr(kerasnas.spaces, name)
+        _check_space_args(space_class, space_args)
+    args.update(space_args)
+    problem_args = ({"num_classes": task.num_classes} if task.problem == "classification"
+                    else {"output_dim": int(task.output_dim or 1)})
+    return space_class(tuple(task.input_shape), learning_rate=learning_rate,
+                       preprocessing=preprocessing(), **problem_args, **args)
+
+
+#: Aging evolution for the one-liner's short searches (tens of trials, not thousands): a
+#: population of 8 founders (the hand designs among them) and tournaments of 3, so mutation
+#: of the best starts after a third of a 24-trial search instead of never.
+AUTO_EVOLUTION = {"population_size": 8, "sample_size": 3}
+
+
+def _make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_start=()):
+    import keras_tuner
+
+    import kerasnas.oracles
+
+    if isinstance(strategy, keras_tuner.Oracle):
+        if getattr(strategy.objective, "name", None) == "default_objective":
+            from keras_tuner.src.engine.objective import create_objective
+
+            strategy.objective = create_objective(objective)
+        return strategy, type(strategy).__name__.lower()
+    name = strategy
+    extra = {}
+    if name == "auto":
+        name = "evolution" if hasattr(kerasnas.oracles, "RegularizedEvolution") else "random"
+        extra = dict(AUTO_EVOLUTION) if name == "evolution" else {}
+    class_name, named_extra = STRATEGIES[name]
+    extra = {**named_extra, **extra}
+    if warm_start:
+        extra["warm_start"] = list(warm_start)
+    cls = getattr(kerasnas.oracles, class_name, None)
+    if cls is None:
+        raise ValueError(f"Strategy {name!r} ({class_name}) is not available in this kerasnas "
+                         f"installation; choose one of "
+                         f"{sorted(k for k, (c, _) in STRATEGIES.items() if hasattr(kerasnas.oracles, c))}.")
+    kwargs = {**extra, **strategy_args}
+    try:
+        oracle = cls(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"Bad strategy_args for {class_name}: {err}") from None
+    return oracle, name
+
+
+def _fingerprint(settings, data):
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for array in (data.x_train, data.y_train, data.x_val, data.y_val):
+        array = np.ascontiguousarray(array)
+        digest.update(str(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:10]
+
+
+def _check_or_write_meta(directory: Path, settings: dict, overwrite: bool):
+    import shutil
+
+    meta = directory / _META_FILE
+    if overwrite and directory.exists():
+        shutil.rmtree(directory)
+    if meta.exists():
+        saved = json.loads(meta.read_text())
+        differs = sorted(k for k in ("space", "strategy", "objective", "task")
+                         if saved.get(k) != json.loads(json.dumps(settings[k], default=str)))
+        if differs:
+            raise ValueError(f"{directory} holds a different search (its {', '.join(differs)} "
+                             "differ from this call's), so it cannot be resumed. Pass "
+                             "overwrite=True to replace it, or choose another directory.")
+        return
+    if directory.exists() and any(directory.iterdir()):
+        raise ValueError(f"{directory} is not empty and holds no kerasnas search; choose "
+                         "another directory or pass overwrite=True to clear it.")
+    directory.mkdir(parents=True, exist_ok=True)
+    meta.write_text(json.dumps(settings, indent=1, sort_keys=True, default=str))
+
+
+def _record(tuner, trial):
+    from kerasnas.result import TrialRecord
+    from kerasnas.tuner import trial_architecture, trial_curves
+
+    metrics = {name: float(trial.metrics.get_last_value(name))
+               for name in trial.metrics.metrics}
+    try:
+        arch = str(trial_architecture(tuner.hypermodel, trial))
+    except (ValueError, KeyError):
+        arch = "?"
+    score = None if trial.score is None else float(trial.score)
+    return TrialRecord(trial_id=trial.trial_id, architecture=arch, status=str(trial.status),
+                       score=score, metrics=metrics, curves=trial_curves(tuner, trial.trial_id))

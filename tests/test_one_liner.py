@@ -1,0 +1,94 @@
+"""The one-liner's search quality mechanics: small data, budget, warm start, k-fold, baselines."""
+
+import time
+
+import numpy as np
+import pytest
+
+import kerasnas
+from kerasnas.bench.signals import make_signals
+from kerasnas.recipe import TrainingRecipe
+from kerasnas.spaces import ResidualSpace
+
+FAST = {"min_steps": 0, "cv_folds": None, "verbose": 0}
+TINY_RESIDUAL = {"space": "residual", "blocks": (1,), "widths": (8,), "kernels": (3,)}
+
+
+def test_forty_examples_of_an_easy_sequence_task_end_well_above_chance(tmp_path):
+    """Default recipe (steps, not epochs) and k-fold selection on 40 training series."""
+    x, y = make_signals(40, length=40, num_classes=2, noise=0.3, seed=0)
+    result = kerasnas.search(x, y, max_trials=2, seed=1, verbose=0, directory=tmp_path / "run",
+                             blocks=(2,), widths=(16,), kernels=(3, 5))
+    x_test, y_test = make_signals(400, length=40, num_classes=2, noise=0.3, seed=5)
+    accuracy = result.evaluate(x_test, y_test)["accuracy"]
+    assert accuracy >= 0.8, accuracy  # chance is 0.5; 10 epochs of batch 32 stayed near it
+    finished = result.best_trials(1)[0]
+    assert finished.metrics["cv_folds"] == 5  # 40 examples: selected by 5-fold CV
+    assert finished.metrics["epochs"] >= 30  # trained in steps: far more than 10 epochs
+    assert result.task.kind == "sequence" and result.task.input_shape == (40, 1)
+
+
+def test_recipe_plans_steps_not_epochs():
+    recipe = TrainingRecipe()
+    small, large = recipe.plan(10, 40, 3), recipe.plan(10, 5000, 3)
+    assert small.epochs * -(-40 // small.batch_size) >= 300 and small.patience > 3
+    assert (large.epochs, large.batch_size, large.patience) == (10, 32, 3)
+    assert TrainingRecipe(min_steps=0).plan(10, 40, 3).epochs == 10
+    with pytest.raises(ValueError, match="Unknown lr_schedule 'linear'"):
+        TrainingRecipe(lr_schedule="linear")
+
+
+def test_time_budget_without_max_trials_uses_the_budget(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 6))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    budget = 25.0
+    started = time.monotonic()
+    result = kerasnas.search(x, y, time_budget=budget, epochs=1, seed=0, space="dense",
+                             max_layers=1, units=(4, 8, 16, 32), directory=tmp_path / "run",
+                             **FAST)
+    elapsed = time.monotonic() - started
+    assert result.stopped_by == "time_budget"
+    assert len(result.history) > 20  # the old default cap of 20 trials no longer applies
+    assert elapsed <= budget + 15, elapsed  # the refit fits in (start-up and baselines aside)
+
+
+def test_hand_designs_are_the_first_trials(tmp_path):
+    x, y = make_signals(120, length=40, num_classes=3, noise=0.3, seed=0)
+    space = ResidualSpace((40, 1), 3)
+    result = kerasnas.search(x, y, max_trials=3, epochs=1, seed=0, space="residual",
+                             directory=tmp_path / "run", **FAST)
+    first = [r.architecture for r in result.history[:2]]
+    assert first == [str(a) for a in space.hand_designs()]
+    assert result.history[2].architecture not in first
+
+
+def test_kfold_only_below_the_threshold(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(320, 5))
+    y = (x[:, 0] > 0).astype(int)
+    common = dict(max_trials=1, epochs=1, seed=0, space="dense", max_layers=1, units=(8,),
+                  min_steps=0, verbose=0)
+    big = kerasnas.search(x, y, directory=tmp_path / "big", **common)
+    small = kerasnas.search(x[:100], y[:100], directory=tmp_path / "small", **common)
+    assert "cv_folds" not in big.history[0].metrics
+    assert small.history[0].metrics["cv_folds"] == 5
+
+
+def test_a_result_no_better_than_the_baselines_says_so(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 5))
+    y = rng.integers(0, 2, 200)  # labels independent of x: nothing to learn
+    noise = kerasnas.search(x, y, max_trials=1, epochs=1, seed=0, space="dense", max_layers=1,
+                            units=(4,), directory=tmp_path / "noise", **FAST)
+    assert set(noise.baselines) == {"trivial", "linear"}
+    assert noise.warnings and "no better than" in noise.warnings[0]
+    assert "WARNING" in noise.summary()
+    assert "no better than" in open(noise.report(tmp_path / "r.html")).read()
+
+    y_easy = (x[:, 0] > 0).astype(int) + 2 * (x[:, 1] > 0)
+    easy = kerasnas.search(x, y_easy, max_trials=2, epochs=30, seed=0, space="dense",
+                           max_layers=1, units=(64,), directory=tmp_path / "easy",
+                           cv_folds=None, verbose=0)
+    assert easy.best_trials(1)[0].score > easy.baselines["trivial"]
+    assert not any("trivial" in w for w in easy.warnings)
