@@ -54,6 +54,7 @@ def search(kind, run):
     space = "dense" if kind == "tabular" else "cell"
     result = kerasnas.search(x[:260], y[:260], space=space, strategy="random", max_trials=1,
                              epochs=1, seed=1, verbose=0, directory=str(Path(run) / "search"),
+                             min_steps=0, cv_folds=None,
                              **kwargs, **space_args[space])
     x_test = x[260:] if len(x) >= 292 else x
     x_test = np.concatenate([x_test] * 2)[:32]

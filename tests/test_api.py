@@ -10,8 +10,11 @@ from kerasnas.result import SearchResult
 from kerasnas.search_setup import _auto_space
 
 # Tiny spaces keep every search below a few seconds of training.
-TINY_CELL = {"space": "cell", "num_cells": 2, "num_blocks": 1, "channels": 4}
-TINY_DENSE = {"space": "dense", "max_layers": 1, "units": (8,)}
+# Exactly the given epochs on one validation split: the recipe and k-fold are tested in
+# test_one_liner.py.
+QUICK = {"min_steps": 0, "cv_folds": None}
+TINY_CELL = {"space": "cell", "num_cells": 2, "num_blocks": 1, "channels": 4, **QUICK}
+TINY_DENSE = {"space": "dense", "max_layers": 1, "units": (8,), **QUICK}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +86,7 @@ def test_resume_continues_the_same_search(digits, tmp_path):
     assert [r.to_dict() for r in second.history[:2]] == [r.to_dict() for r in first.history]
     with pytest.raises(ValueError, match="holds a different search.*overwrite=True"):
         kerasnas.search(flat, y[:200], max_trials=3, epochs=1, seed=1, directory=tmp_path,
-                        verbose=0, space="dense", max_layers=2, units=(8,))
+                        verbose=0, space="dense", max_layers=2, units=(8,), **QUICK)
 
 
 def test_tabular_dataframe_regression(tmp_path):
@@ -116,10 +119,10 @@ def test_auto_space_follows_the_input_kind(digits):
     from kerasnas.data import prepare_data
 
     x, y = digits
-    assert _auto_space(prepare_data(x, y, seed=0).task)[0] == "CellSpace"
+    assert _auto_space(prepare_data(x, y, seed=0).task)[0] == "ResidualSpace"
     assert _auto_space(prepare_data(x.reshape(len(x), -1), y, seed=0).task)[0] == "DenseSpace"
     seq = prepare_data(x.reshape(len(x), 8, 8), y, kind="sequence", seed=0).task
-    assert _auto_space(seq)[0] == "CellSpace"
+    assert _auto_space(seq)[0] == "ResidualSpace"
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

@@ -12,7 +12,8 @@ from sklearn.datasets import load_digits
 
 from kerasnas.cli import main
 
-TINY_DENSE = ["--space", "dense", "--space-arg", "max_layers=1", "--space-arg", "units=(8,)"]
+TINY_DENSE = ["--space", "dense", "--space-arg", "max_layers=1", "--space-arg", "units=(8,)",
+              "--min-steps", "0", "--cv-folds", "none"]
 
 
 def _imported_modules(args):

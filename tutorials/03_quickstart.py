@@ -29,8 +29,9 @@ x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratif
 # Everything is validated first; the task (image classification, 10 classes) is
 # inferred; a space and a strategy are picked; 20% of x_train is held out for
 # validation; the best architecture is refit on all of x_train.
-budget = dict(max_trials=2, epochs=1, num_cells=2, num_blocks=1, channels=4) if FAST else \
-    dict(max_trials=10, epochs=8)
+# FAST: two one-epoch trials of tiny residual stacks, exactly one epoch each, one split.
+budget = dict(max_trials=2, epochs=1, blocks=(1,), widths=(8,), min_steps=0,
+              cv_folds=None) if FAST else dict(max_trials=10, epochs=8)
 result = kerasnas.search(x_train, y_train, seed=0, **budget)
 # ------------------------------------------------------------------------------
 

@@ -40,8 +40,9 @@ names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
                   "nine"])
 y = names[digits.target]  # string labels: the SavedModel returns them as they are
 
-budget = dict(max_trials=2, epochs=1, num_cells=2, num_blocks=1, channels=4) if FAST else \
-    dict(max_trials=6, epochs=6)
+# FAST: two one-epoch trials of tiny residual stacks, exactly one epoch each, one split.
+budget = dict(max_trials=2, epochs=1, blocks=(1,), widths=(8,), min_steps=0,
+              cv_folds=None) if FAST else dict(max_trials=6, epochs=6)
 result = kerasnas.search(x[:1500], y[:1500], seed=0, verbose=0, **budget)
 print("searched:", result)
 
