@@ -133,7 +133,7 @@ def paired_dataset(x_train, y_train, x_val, y_val, batch_size=BATCH_SIZE, seed=N
 
 def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH_SIZE, order=1,
            learning_rate=W_LEARNING_RATE, min_learning_rate=W_MIN_LEARNING_RATE, max_skips=None,
-           time_budget=None, seed=None, verbose=0) -> DartsResult:
+           time_budget=None, seed=None, verbose=0, run_eagerly=False) -> DartsResult:
     """Searches `space` with DARTS and returns the derived architecture.
 
     Args:
@@ -151,6 +151,9 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
         time_budget: Seconds; the search stops after the epoch that passes it (default None).
         seed: Seeds the split, α's initialisation, the shuffles and Keras (default None).
         verbose: Keras `fit` verbosity (default 0).
+        run_eagerly: Run the train step eagerly (default False: traced once by
+            `tf.function`; tracing the second-order step costs seconds, more than
+            a handful of eager steps of a tiny supernet take).
 
     Returns:
         A `DartsResult`.
@@ -181,7 +184,8 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
     start = time.perf_counter()
     model = DartsModel(build_supernet(space), order=order, seed=seed)
     steps_per_epoch = -(-len(x) // batch_size) if len(x) < batch_size else len(x) // batch_size
-    model.compile_search(epochs * steps_per_epoch, learning_rate, min_learning_rate)
+    model.compile_search(epochs * steps_per_epoch, learning_rate, min_learning_rate,
+                         run_eagerly=bool(run_eagerly))
     recorder = AlphaRecorder(max_skips)
     callbacks = [recorder] + ([TimeBudget(time_budget)] if time_budget else [])
     data = paired_dataset(x, y, x_val, y_val, batch_size, seed)
