@@ -21,9 +21,10 @@ _LAZY = {
     "spaces": ("kerasnas.spaces", None),
     "oracles": ("kerasnas.oracles", None),
     "viz": ("kerasnas.viz", None),
+    "darts": ("kerasnas.darts", None),
 }
 
-_NEEDS_TENSORFLOW = ("search", "SearchResult")
+_NEEDS_TENSORFLOW = ("search", "SearchResult", "darts")
 
 __all__ = sorted(_LAZY)
 
