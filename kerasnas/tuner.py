@@ -44,6 +44,7 @@ import math
 import os
 import sys
 import time
+import zlib
 
 import keras
 import keras_tuner
@@ -51,6 +52,8 @@ import numpy as np
 from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.engine.objective import MultiObjective
 
+from kerasnas import crossval
+from kerasnas import tensorboard as tensorboard_logs
 from kerasnas.estimation import halving
 from kerasnas.estimation import stopping as lc_stopping
 from kerasnas.hardware import trial as hardware_trial
@@ -119,6 +122,15 @@ class NASTuner(keras_tuner.Tuner):
             or a `kerasnas.estimation.LearningCurveStopping`; a trial whose
             extrapolated final score is confidently worse than the best
             finished trial stops, and records `curve_stopped` and why.
+        recipe: A `kerasnas.recipe.TrainingRecipe` (batch size and length by
+            data size, learning-rate schedule), or None (default) to train
+            exactly `epochs` at `batch_size` with a constant rate.
+        cv_folds: Score each trial by k-fold cross-validation over the
+            training and validation data together (an int >= 2), the mean
+            of the folds' curves; None (default) uses the validation split.
+        tensorboard: A folder for TensorBoard logs: each trial's training
+            curves and the HParams dashboard's view of every trial's decisions
+            and metrics (`kerasnas.tensorboard`); None (default) writes none.
         directory, project_name, overwrite: As in Keras Tuner: the project
             lives in `directory/project_name`; `overwrite=False` (default)
             resumes a project found there.
@@ -128,7 +140,8 @@ class NASTuner(keras_tuner.Tuner):
     def __init__(self, oracle, hypermodel, *, epochs=10, batch_size=32, time_budget=None,
                  train_fraction=1.0, early_stopping=3, verbose=1, inherit_weights="auto",
                  directory=None, curve_stopping=None,
-                 project_name=None, overwrite=False, hardware=None, **kwargs):
+                 project_name=None, overwrite=False, hardware=None, recipe=None,
+                 cv_folds=None, tensorboard=None, **kwargs):
         if not 0.0 < float(train_fraction) <= 1.0:
             raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}.")
         if time_budget is not None and not time_budget > 0:
@@ -144,6 +157,11 @@ class NASTuner(keras_tuner.Tuner):
         self.inherit_weights = weight_inheritance.check_option(inherit_weights)
         self.hardware = hardware
         self.curve_stopping = lc_stopping.check_option(curve_stopping)
+        self.recipe = recipe
+        self.cv_folds = crossval.check_folds(cv_folds)
+        self.tensorboard = tensorboard_logs.TrialLogs(tensorboard)
+        #: Seconds kept free at the end of the budget for the refit (`reserve_for_refit`).
+        self.refit_reserve = 0.0
         self.stopped_by = None
         self._deadline = None
         # Keras Tuner prints "Reloading Tuner from ..." when it resumes: report it our way.
@@ -188,6 +206,8 @@ class NASTuner(keras_tuner.Tuner):
         # shortest finished trial is the yardstick.
         fit_times = [t.metrics.get_last_value("fit_time") for t in self.oracle.trials.values()
                      if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
+        if fit_times and self.refit_reserve:
+            left -= self.refit_reserve * max(fit_times)
         if left <= 0 or (fit_times and left < 0.5 * min(fit_times)):
             raise _BudgetExhausted()
 
@@ -200,6 +220,11 @@ class NASTuner(keras_tuner.Tuner):
     # ------------------------------------------------------------------ trials
     def run_trial(self, trial, x=None, y=None, validation_data=None, **fit_kwargs):
         """Builds, trains and scores one trial; returns its metrics at the best epoch."""
+        if self.cv_folds and _is_array(x) and validation_data is not None:
+            return crossval.run_folds(self, trial, x, y, validation_data, fit_kwargs)
+        return self._run_single(trial, x, y, validation_data, **fit_kwargs)
+
+    def _run_single(self, trial, x=None, y=None, validation_data=None, **fit_kwargs):
         hp = trial.hyperparameters
         epochs = int(hp.values.get("tuner/epochs", fit_kwargs.pop("epochs", self.epochs)))
         initial_epoch = int(hp.values.get("tuner/initial_epoch", 0))
@@ -208,6 +233,13 @@ class NASTuner(keras_tuner.Tuner):
         user_callbacks = self._deepcopy_callbacks(fit_kwargs.pop("callbacks", []) or [])
         fit_kwargs.setdefault("batch_size", self.batch_size if _is_array(x) else None)
         x, y = self._subset(trial, x, y)
+        patience = self.early_stopping
+        recipe_callbacks = []
+        if self.recipe is not None and _is_array(x):
+            plan = self.recipe.plan(epochs, len(x), patience)
+            epochs, patience = plan.epochs, plan.patience
+            fit_kwargs["batch_size"] = plan.batch_size
+            recipe_callbacks = self.recipe.callbacks(epochs)
         try:
             model = self._try_build(hp)
             cost = self._cost(model)
@@ -216,8 +248,9 @@ class NASTuner(keras_tuner.Tuner):
             cost.update(hw.metrics)
             cost.update(halving.continue_training(self, trial, model))
             deadline = _DeadlineStop(self._deadline) if self._deadline is not None else None
+            user_callbacks += self.tensorboard.trial_callbacks(self, trial, user_callbacks)
             callbacks = [_CostLogger(cost)] + hw.callbacks + user_callbacks
-            callbacks += self._early_stopping_callbacks()
+            callbacks += recipe_callbacks + self._early_stopping_callbacks(patience)
             curve_rule = lc_stopping.start_trial(self, trial)
             callbacks += [] if curve_rule is None else [curve_rule]
             callbacks.append(tuner_utils.TunerCallback(self, trial))
@@ -260,7 +293,8 @@ class NASTuner(keras_tuner.Tuner):
             return x, y
         n = len(x)
         keep = max(1, int(round(n * self.train_fraction)))
-        rng = np.random.default_rng(abs(hash(trial.trial_id)) % (2**32))
+        # zlib.crc32, not hash(): str hashes change between processes, and so would the subset.
+        rng = np.random.default_rng(zlib.crc32(trial.trial_id.encode()))
         index = np.sort(rng.choice(n, size=keep, replace=False))
         return x[index], (None if y is None else y[index])
 
@@ -270,8 +304,9 @@ class NASTuner(keras_tuner.Tuner):
         return {"params": float(cost.get("params", model.count_params())),
                 "flops": float(cost.get("flops", float("nan")))}
 
-    def _early_stopping_callbacks(self):
-        if self.early_stopping is None:
+    def _early_stopping_callbacks(self, patience=None):
+        patience = self.early_stopping if patience is None else patience
+        if patience is None:
             return []
         objective = self.oracle.objective
         name = getattr(objective, "name", None)
@@ -281,10 +316,11 @@ class NASTuner(keras_tuner.Tuner):
         else:
             direction = objective.direction
         return [keras.callbacks.EarlyStopping(monitor=name, mode=direction,
-                                              patience=self.early_stopping, verbose=0)]
+                                              patience=patience, verbose=0)]
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
+        self.tensorboard.trial_end(self, trial)
         if getattr(self, "_progress", None):
             self._progress.trial_done(self.oracle.get_trial(trial.trial_id))
 
