@@ -140,11 +140,25 @@ def main(workdir):
                  tf_keras.layers.BatchNormalization, tf_keras.layers.Activation,
                  tf_keras.layers.Concatenate, tf_keras.layers.Add, tf_keras.layers.ReLU,
                  tf_keras.layers.ZeroPadding2D, tf_keras.layers.Cropping2D)
+    # tfmot quantizes a BatchNormalization only when it folds into the convolution or dense
+    # layer feeding it; any other (after a concatenation, a Subsample, ...) stays float while
+    # fine-tuning (the converter still quantizes it, calibrated, as in post-training quantization).
+    producer = {f"k3_{spec['name']}": spec["inputs"][0] for spec in graph["layers"]
+                if spec["inputs"]}
+    kinds = {spec["name"]: spec["class_name"] for spec in graph["layers"]}
+    folding = ("Conv1D", "Conv2D", "SeparableConv1D", "SeparableConv2D", "DepthwiseConv2D", "Dense")
+
+    def quantizable(layer):
+        if isinstance(layer, tf_keras.layers.BatchNormalization):
+            return kinds.get(producer.get(layer.name)) in folding
+        return isinstance(layer, supported)
+
     skipped = sorted({type(layer).__name__ for layer in model.layers
-                      if not isinstance(layer, (supported, tf_keras.layers.InputLayer))})
+                      if not quantizable(layer) and not isinstance(layer,
+                                                                   tf_keras.layers.InputLayer)})
 
     def annotate(layer):
-        return quantize.quantize_annotate_layer(layer) if isinstance(layer, supported) else layer
+        return quantize.quantize_annotate_layer(layer) if quantizable(layer) else layer
 
     annotated = tf_keras.models.clone_model(model, clone_function=annotate)
     annotated.set_weights(model.get_weights())
