@@ -219,3 +219,42 @@ def test_successive_halving_rejects_bad_settings():
         SuccessiveHalving(RandomSearch(seed=1), eta=1)
     with pytest.raises(ValueError, match="min_epochs"):
         SuccessiveHalving(RandomSearch(seed=1), min_epochs=5, max_epochs=2)
+
+
+# ----------------------------------------------------------------- predictors
+@pytest.mark.parametrize("name", ["gp", "mlp_ensemble", "ranker"])
+def test_predictors_learn_the_ranking_of_a_known_score(name):
+    from kerasnas.estimation import kendall_tau
+    from kerasnas.estimation.predictors import make_predictor
+    from kerasnas.spaces.encodings import NB201Encoding
+
+    enc = NB201Encoding()
+    rng = np.random.default_rng(0)
+    archs = [enc.sample(rng) for _ in range(140)]
+    score = [a.values.count("nor_conv_3x3") - a.values.count("none") for a in archs]
+    pred = make_predictor(name, enc, seed=1).fit(archs[:40], score[:40])
+    assert kendall_tau(pred.predict(archs[40:]), score[40:]) > 0.6
+    again = make_predictor(name, enc, seed=1).fit(archs[:40], score[:40])
+    np.testing.assert_array_equal(pred.predict(archs[40:]), again.predict(archs[40:]))
+    with pytest.raises(ValueError, match="one per architecture"):
+        make_predictor(name, enc).fit(archs[:3], score[:2])
+
+
+def test_unknown_predictor_is_named():
+    from kerasnas.estimation.predictors import make_predictor
+    from kerasnas.spaces.encodings import NB201Encoding
+
+    with pytest.raises(ValueError, match="Unknown predictor 'bananas'"):
+        make_predictor("bananas", NB201Encoding())
+
+
+def test_search_without_training_ranks_by_the_proxy(digits):
+    from kerasnas.estimation import search_without_training
+
+    space = _tiny_space()
+    ranked = search_without_training(space, digits.x_train[:32], n=3, seed=4)
+    scores = [s for _, s in ranked]
+    assert len(ranked) == 3 and scores == sorted(scores, reverse=True)
+    assert len({str(a) for a, _ in ranked}) == 3
+    with pytest.raises(ValueError, match="needs labels"):
+        search_without_training(space, digits.x_train[:32], n=3, proxy="snip")

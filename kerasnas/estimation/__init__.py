@@ -9,6 +9,10 @@
   stops a trial whose predicted final value is confidently worse than the best.
 * `halving`: `SuccessiveHalving`, multi-fidelity promotion around any
   `ArchitectureOracle`.
+* `predictors`: performance predictors over the `Architecture` encoding
+  (`GPPredictor`, `MLPEnsemble` as in BANANAS, `PairwiseRanker` as in ReNAS).
+* `screening`: `search_without_training`, NASWOT's "score N random
+  architectures, train only the best", in one call.
 * `ranking`: Kendall tau and Spearman rho, to measure how well an estimate
   preserves the ranking of architectures.
 
@@ -39,6 +43,11 @@ _LAZY = {
     "CurveForecast": "kerasnas.estimation.curves",
     "LearningCurveStopping": "kerasnas.estimation.stopping",
     "SuccessiveHalving": "kerasnas.estimation.halving",
+    "make_predictor": "kerasnas.estimation.predictors",
+    "GPPredictor": "kerasnas.estimation.predictors",
+    "MLPEnsemble": "kerasnas.estimation.predictors",
+    "PairwiseRanker": "kerasnas.estimation.predictors",
+    "search_without_training": "kerasnas.estimation.screening",
     "kendall_tau": "kerasnas.estimation.ranking",
     "spearman_rho": "kerasnas.estimation.ranking",
 }

@@ -1,0 +1,221 @@
+"""How well cheap estimates preserve the ranking of architectures, and what they cost.
+
+Stage 1 (`--train`): for each data set (digits 8x8 images; a synthetic 1D
+signal task), sample N architectures of a `MacroSpace`, score each untrained
+model with every zero-cost proxy on one minibatch of 64 examples, then train it
+for `--epochs` epochs (the "full" training) and record its validation accuracy
+after every epoch and the seconds everything took. Raw results go to
+`benchmarks/estimation_raw.json` (appended per architecture, so an interrupted
+run keeps what it measured).
+
+Stage 2 (default): from the raw file, Kendall tau and Spearman rho against the
+fully trained accuracy (the best validation accuracy over all epochs) for
+
+* every zero-cost proxy;
+* low fidelity: the accuracy after 1, 2, 3 epochs;
+* learning-curve extrapolation from the first 3 epochs (`kerasnas.estimation.extrapolate`);
+* predictors trained on T = 10, 20, 40 architectures and scored on the others
+  (`kerasnas.estimation.predictors`), median over 20 random draws of the T;
+
+and each estimate's cost relative to full training.
+
+Commands:
+
+    .venv/bin/python benchmarks/estimation.py --train --n 60 --epochs 5
+    .venv/bin/python benchmarks/estimation.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RAW = os.path.join(HERE, "estimation_raw.json")
+PROXY_BATCH = 64
+#: Training examples of the "full" training: 600 keeps 2 x 60 trainings within an hour on
+#: a shared 2-core CPU (validation: a third of the data set).
+TRAIN_SIZE = 600
+
+
+def signals(n=1000, length=64, seed=0):
+    """A 3-class 1D task: noisy sinusoids whose frequency band is the class."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    t = np.arange(length) / length
+    freq = 2.0 + 1.5 * y + rng.uniform(-0.6, 0.6, size=n)
+    phase = rng.uniform(0, 2 * np.pi, size=n)
+    x = np.sin(2 * np.pi * freq[:, None] * t[None, :] + phase[:, None])
+    x = x + rng.normal(0.0, 1.0, size=x.shape)
+    return x[..., None].astype("float32"), y.astype("int64")
+
+
+def datasets():
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images[..., None] / 16.0).astype("float32")
+    y = d.target.astype("int64")
+    sx, sy = signals()
+    return {"digits": (x, y, (8, 8, 1), 10), "signals": (sx, sy, (64, 1), 3)}
+
+
+def train_stage(n, epochs, names, seed=0):
+    import keras
+
+    from kerasnas.estimation import proxies as P
+    from kerasnas.spaces import MacroSpace
+
+    raw = _load()
+    for name, (x, y, shape, classes) in datasets().items():
+        if name not in names:
+            continue
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(x))
+        n_val = len(x) // 3
+        xv, yv = x[order[:n_val]], y[order[:n_val]]
+        xt, yt = x[order[n_val:n_val + TRAIN_SIZE]], y[order[n_val:n_val + TRAIN_SIZE]]
+        xb, yb = xt[:PROXY_BATCH], yt[:PROXY_BATCH]
+        space = MacroSpace(shape, classes, max_layers=4, widths=(8, 16, 32))
+        seen = {r["arch"] for r in raw.get(name, [])}
+        archs = []
+        while len(archs) < n:
+            a = space.sample(rng)
+            if str(a) not in archs:
+                archs.append(str(a))
+        for i, arch in enumerate(archs):
+            if arch in seen:
+                continue
+            row = {"arch": arch, "proxies": {}, "proxy_seconds": {}}
+            keras.utils.set_random_seed(seed + i)
+            start = time.perf_counter()
+            model = space.build_architecture(space.architecture(arch))
+            row["build_seconds"] = time.perf_counter() - start
+            for p, fn in P.PROXIES.items():
+                start = time.perf_counter()
+                row["proxies"][p] = fn(model, xb, yb)
+                row["proxy_seconds"][p] = time.perf_counter() - start
+            start = time.perf_counter()
+            hist = model.fit(xt, yt, validation_data=(xv, yv), epochs=epochs, batch_size=32,
+                             verbose=0)
+            row["fit_seconds"] = time.perf_counter() - start
+            row["val_accuracy"] = [float(v) for v in hist.history["val_accuracy"]]
+            raw.setdefault(name, []).append(row)
+            _save(raw)
+            print(f"{name} {i + 1}/{n} acc={max(row['val_accuracy']):.3f} "
+                  f"fit={row['fit_seconds']:.1f}s {arch}", flush=True)
+            keras.backend.clear_session()
+
+
+def _load():
+    try:
+        with open(RAW, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _load_all():
+    import glob
+
+    raw = {}
+    for path in sorted(glob.glob(os.path.join(HERE, "estimation_raw*.json"))):
+        with open(path, encoding="utf-8") as f:
+            for name, rows in json.load(f).items():
+                known = {r["arch"] for r in raw.get(name, [])}
+                raw.setdefault(name, []).extend(r for r in rows if r["arch"] not in known)
+    return raw
+
+
+def _save(raw):
+    with open(RAW + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(raw, f)
+    os.replace(RAW + ".tmp", RAW)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--train", action="store_true", help="run stage 1 (training)")
+    parser.add_argument("--n", type=int, default=60, help="architectures per data set")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the full training")
+    parser.add_argument("--datasets", default="digits,signals")
+    parser.add_argument("--raw", default=None, help="raw results file (default "
+                        "benchmarks/estimation_raw.json; stage 2 also reads estimation_raw_*.json)")
+    args = parser.parse_args()
+    global RAW
+    if args.raw:
+        RAW = args.raw
+    if args.train:
+        train_stage(args.n, args.epochs, args.datasets.split(","))
+    else:
+        analyse(_load_all())
+
+
+def _median_iqr(values):
+    v = np.asarray([x for x in values if np.isfinite(x)])
+    if not len(v):
+        return "n/a"
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    return f"{med:.3f} [{q1:.3f}, {q3:.3f}]"
+
+
+def analyse(raw, draws=20):
+    from kerasnas.estimation.curves import extrapolate
+    from kerasnas.estimation.predictors import PREDICTORS, make_predictor
+    from kerasnas.estimation.ranking import kendall_tau, spearman_rho
+    from kerasnas.spaces.encodings import MacroEncoding
+
+    for name, rows in raw.items():
+        rows = [r for r in rows if r.get("val_accuracy")]
+        n = len(rows)
+        epochs = len(rows[0]["val_accuracy"])
+        truth = np.array([max(r["val_accuracy"]) for r in rows])
+        fit = np.median([r["fit_seconds"] for r in rows])
+        print(f"\n### {name}: {n} architectures, full training = {epochs} epochs "
+              f"(median {fit:.1f} s); truth = best validation accuracy "
+              f"(range {truth.min():.3f}-{truth.max():.3f})\n")
+        print("| estimate | Kendall tau | Spearman rho | cost / full training |")
+        print("|---|---|---|---|")
+        for p in rows[0]["proxies"]:
+            est = [r["proxies"][p] for r in rows]
+            cost = np.median([r["proxy_seconds"][p] for r in rows]) / fit
+            print(f"| proxy `{p}` | {kendall_tau(est, truth):.3f} | "
+                  f"{spearman_rho(est, truth):.3f} | {cost:.4f} |")
+        for e in range(1, min(epochs, 4)):
+            est = [r["val_accuracy"][e - 1] for r in rows]
+            print(f"| {e} epoch(s) | {kendall_tau(est, truth):.3f} | "
+                  f"{spearman_rho(est, truth):.3f} | {e / epochs:.3f} |")
+        if epochs > 3:
+            est = [extrapolate(r["val_accuracy"][:3], epochs, bounds=(0, 1)).mean for r in rows]
+            print(f"| curve extrapolation from 3 epochs | {kendall_tau(est, truth):.3f} | "
+                  f"{spearman_rho(est, truth):.3f} | {3 / epochs:.3f} |")
+        # Predictors: fit on T fully trained, rank the other N - T (median over draws).
+        space_enc = MacroEncoding(max_layers=4, widths=(8, 16, 32))
+        archs = [space_enc.from_string(r["arch"]) for r in rows]
+        for t in (10, 20, 40):
+            if t >= n - 5:
+                continue
+            for pred in PREDICTORS:
+                taus, rhos = [], []
+                for d in range(draws):
+                    idx = np.random.default_rng(d).permutation(n)
+                    tr, te = idx[:t], idx[t:]
+                    model = make_predictor(pred, space_enc, seed=d)
+                    model.fit([archs[i] for i in tr], truth[tr])
+                    est = model.predict([archs[i] for i in te])
+                    taus.append(kendall_tau(est, truth[te]))
+                    rhos.append(spearman_rho(est, truth[te]))
+                print(f"| predictor `{pred}`, T = {t} (median [IQR] of {draws} draws) | "
+                      f"{_median_iqr(taus)} | {_median_iqr(rhos)} | "
+                      f"{t} full trainings for all {n} |")
+
+
+if __name__ == "__main__":
+    main()
