@@ -180,7 +180,8 @@ def test_unknown_hyperparameter_class_is_named():
 
 
 # -------------------------------------------------------- oracles on a kt.Tuner
-@pytest.mark.parametrize("name", sorted(_ORACLES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "ppo" else n
+                                  for n in sorted(_ORACLES)])
 def test_oracle_drives_a_user_build_hp(name, tmp_path):
     tuner = _search(_oracle(name), tmp_path)
     oracle = tuner.oracle
