@@ -57,7 +57,7 @@ def _make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_st
 
     if isinstance(strategy, keras_tuner.Oracle):
         if getattr(strategy.objective, "name", None) == "default_objective":
-            from keras_tuner.src.engine.objective import create_objective
+            from kerasnas.kt_internals import create_objective
 
             strategy.objective = create_objective(objective)
         return strategy, type(strategy).__name__.lower()

@@ -149,7 +149,7 @@ def _trial_hparams(hyperparameters, hp, domains=False):
     `domains=False` the keys are plain names, so each trial's session holds
     its values only (the domains live in the experiment configuration).
     """
-    from keras_tuner.src.engine.tuner_utils import convert_hyperparams_to_hparams
+    from kerasnas.kt_internals import convert_hyperparams_to_hparams
 
     converted = convert_hyperparams_to_hparams(hyperparameters, hp)
     if domains:

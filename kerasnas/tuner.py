@@ -49,14 +49,13 @@ import zlib
 import keras
 import keras_tuner
 import numpy as np
-from keras_tuner.src.engine import tuner_utils
-from keras_tuner.src.engine.objective import MultiObjective
 
 from kerasnas import crossval
 from kerasnas import tensorboard as tensorboard_logs
 from kerasnas.estimation import halving
 from kerasnas.estimation import stopping as lc_stopping
 from kerasnas.hardware import trial as hardware_trial
+from kerasnas.kt_internals import MultiObjective, tuner_utils
 from kerasnas.net2net import inherit as weight_inheritance
 from kerasnas.viz import live as live_progress
 
