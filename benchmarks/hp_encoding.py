@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import math
 import multiprocessing
 import os
@@ -104,31 +105,35 @@ def _nb201_run(task):
 
 
 def nb201(args):
-    tasks = [(name, variant, seed, args.trials) for name in args.oracles
+    tasks = [(name, variant, seed, args.trials)
              for seed in range(args.first_seed, args.first_seed + args.seeds)
-             for variant in ("NB201Space", "user build(hp)")]
-    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-        runs = pool.map(_nb201_run, tasks, chunksize=4)
+             for name in args.oracles for variant in ("NB201Space", "user build(hp)")]
+    runs = _stream(_nb201_run, tasks, args)
+    # Only seeds where both variants finished count (a run cut short leaves pairs unmatched).
+    done = {(r[0], r[1], r[2]) for r in runs}
+    runs = [r for r in runs if {(r[0], v, r[2]) for v in ("NB201Space", "user build(hp)")} <= done]
     budgets = sorted({min(50, args.trials), args.trials})
-    print(f"NAS-Bench-201 through a user build(hp) vs NB201Space, {args.seeds} seeds, "
-          f"{args.trials} queries; optimum 94.37\n")
-    print("| oracle | space | " + " | ".join(f"best @{b}" for b in budgets)
+    print(f"NAS-Bench-201 through a user build(hp) vs NB201Space, {args.trials} queries; "
+          "optimum 94.37\n")
+    print("| oracle | space | seeds | " + " | ".join(f"best @{b}" for b in budgets)
           + " | difference @%d (user - space) ± s.e. | s/search |" % args.trials)
-    print("|---|---|" + "---|" * len(budgets) + "---|---|")
+    print("|---|---|---|" + "---|" * len(budgets) + "---|---|")
     for name in args.oracles:
         best = {}
         for variant in ("NB201Space", "user build(hp)"):
             rows = [r for r in runs if r[0] == name and r[1] == variant]
+            if not rows:
+                continue
             best[variant] = {b: np.array([max(r[3][:b]) for r in rows]) for b in budgets}
             seconds = np.median([r[4] for r in rows])
             cells = " | ".join(f"{best[variant][b].mean():.2f} ± {best[variant][b].std():.2f}"
                                for b in budgets)
             diff = ""
-            if variant != "NB201Space":
+            if variant != "NB201Space" and len(rows) > 1:
                 a, c = best[variant][args.trials], best["NB201Space"][args.trials]
                 se = math.sqrt(a.var(ddof=1) / len(a) + c.var(ddof=1) / len(c))
                 diff = f"{a.mean() - c.mean():+.3f} ± {se:.3f}"
-            print(f"| {name} | {variant} | {cells} | {diff} | {seconds:.1f} |")
+            print(f"| {name} | {variant} | {len(rows)} | {cells} | {diff} | {seconds:.1f} |")
 
 
 # --------------------------------------------------------------------- mixed
@@ -222,8 +227,8 @@ def mixed(args):
         tasks = [(n, s, args.trials, seconds, args.trial_seconds, args.max_epochs)
                  for n in names for s in range(args.seeds)
                  if not (n == "kt-bayesian" and s >= args.kt_bo_seeds)]
-        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-            runs = pool.map(_mixed_run, tasks, chunksize=1)
+        tasks.sort(key=lambda t: t[1])  # by seed: a run cut short still covers every oracle
+        runs = _stream(_mixed_run, tasks, args, tag=mode)
         budget = (f"{args.trials} trials" if seconds is None
                   else f"{seconds:.0f} s wall time per search")
         lines.append(f"\n{mode}: {budget}; full trial = {args.trial_seconds} s of simulated "
@@ -233,12 +238,31 @@ def mixed(args):
         lines.append("|---|---|---|---|---|---|")
         for n in names:
             rows = [r for r in runs if r[0] == n]
+            if not rows:
+                continue
             regret = 1.0 - np.array([r[3] for r in rows])
             lines.append(f"| {n} | {len(rows)} | {np.nanmean(regret):.4f} ± "
                          f"{np.nanstd(regret):.4f} | {np.nanmedian(regret):.4f} | "
                          f"{np.median([r[2] for r in rows]):.0f} | "
                          f"{np.median([r[4] for r in rows]):.1f} |")
     print("\n".join(lines))
+
+
+def _stream(fn, tasks, args, tag=""):
+    """Runs `tasks` (or reads them back with `--report`), appending each finished run to
+    `--raw` as one JSON line, so a benchmark stopped early still reports what it ran."""
+    raw = Path(args.raw)
+    if not args.report:
+        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool, raw.open("a") as f:
+            for run in pool.imap_unordered(fn, tasks):
+                f.write(json.dumps([tag, *run]) + "\n")
+                f.flush()
+    runs = []
+    for line in raw.read_text().splitlines() if raw.exists() else []:
+        row = json.loads(line)
+        if row[0] == tag:
+            runs.append(tuple(row[1:]))
+    return runs
 
 
 def main(argv=None):
@@ -250,6 +274,9 @@ def main(argv=None):
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--oracles", nargs="+", default=list(KERASNAS), choices=list(KERASNAS))
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--raw", default="hp_encoding_nb201_runs.jsonl",
+                   help="JSON lines, one per finished run (appended)")
+    p.add_argument("--report", action="store_true", help="only tabulate --raw")
     p.set_defaults(run=nb201)
     m = sub.add_parser("mixed", help="mixed problem: kerasnas vs Keras Tuner oracles")
     m.add_argument("--seeds", type=int, default=10)
@@ -263,6 +290,9 @@ def main(argv=None):
     m.add_argument("--oracles", nargs="+", default=list(KERASNAS) + list(KERAS_TUNER),
                    choices=list(KERASNAS) + list(KERAS_TUNER))
     m.add_argument("--jobs", type=int, default=2)
+    m.add_argument("--raw", default="hp_encoding_mixed_runs.jsonl",
+                   help="JSON lines, one per finished run (appended)")
+    m.add_argument("--report", action="store_true", help="only tabulate --raw")
     m.set_defaults(run=mixed)
     args = parser.parse_args(argv)
     args.run(args)
