@@ -115,3 +115,34 @@ print(f"resumed: {len(resumed.trials)} trials in total, controller updated "
       f"{resumed.updates} times (was {first.updates} before the restart)")
 assert len(resumed.trials) == TRIALS + 2
 assert np.isfinite(resumed.get_best_trials(1)[0].score)
+
+
+# ------------------------------------ 4. your own hypermodel, kerasnas strategies
+# Use kerasnas strategies with your own Keras Tuner hypermodel: any build(hp) works,
+# no kerasnas space and no `space=` argument. The oracle derives an HPEncoding from your
+# hyperparameters (Int with step, log-sampled Float, Choice, Boolean, conditional scopes)
+# and follows the space as Keras Tuner discovers it (here units1/units2 appear only once a
+# trial asks for 2 or 3 layers).
+def build(hp):
+    model = keras.Sequential([keras.Input((64,))])
+    for i in range(hp.Int("layers", 1, 3)):
+        model.add(keras.layers.Dense(hp.Choice(f"units{i}", [16, 32, 64]),
+                                     activation=hp.Choice("act", ["relu", "tanh"])))
+    if hp.Boolean("dropout"):
+        with hp.conditional_scope("dropout", [True]):
+            model.add(keras.layers.Dropout(hp.Float("rate", 0.1, 0.5, step=0.1)))
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    model.compile(keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-2, sampling="log")),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+evolution = RegularizedEvolution(objective="val_accuracy", max_trials=TRIALS + 1,
+                                 population_size=2 if FAST else 6, sample_size=2, seed=4)
+tuner = keras_tuner.Tuner(oracle=evolution, hypermodel=build, directory=workdir,
+                          project_name="own_hypermodel")
+tuner.search(features[:split], labels[:split], epochs=EPOCHS,
+             validation_data=(features[split:], labels[split:]), verbose=0)
+best = tuner.oracle.get_best_trials(1)[0]
+print(f"your build(hp) + aging evolution: {best.score:.3f}  {best.hyperparameters.values}")
+print("decisions the oracle searched:", [d.name for d in tuner.oracle.encoding.decisions])
