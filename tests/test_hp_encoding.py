@@ -174,6 +174,16 @@ def test_strings_survive_a_growing_space():
     assert big.from_string(str(arch))["units1"] == 4
 
 
+def test_a_name_repeated_under_two_scopes_is_named():
+    hp = kt.HyperParameters()
+    hp.Choice("model", ["a", "b"])
+    for kind in ("a", "b"):
+        with hp.conditional_scope("model", [kind]):
+            hp.Int("units", 1, 4)
+    with pytest.raises(ValueError, match=r"\['units'\] are declared more than once"):
+        HPEncoding.from_keras_tuner(hp)
+
+
 def test_unknown_hyperparameter_class_is_named():
     with pytest.raises(ValueError, match="'Range'.*Choice, Boolean, Int"):
         HPEncoding([{"class": "Range", "name": "r"}])

@@ -192,7 +192,15 @@ class HPEncoding(Encoding):
             ValueError: a name declared twice under different conditions, or a
                 hyperparameter class kerasnas does not know.
         """
-        return cls([hp_spec(hp) for hp in hyperparameters.space], **kwargs)
+        specs = [hp_spec(hp) for hp in hyperparameters.space]
+        names = [spec["name"] for spec in specs]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"Hyperparameters {repeated} are declared more than once (under different "
+                "conditional scopes); kerasnas oracles need one name per hyperparameter. Give "
+                "each scope's copy its own name, e.g. f\"{model_type}_units\".")
+        return cls(specs, **kwargs)
 
     def updated(self, hyperparameters) -> "HPEncoding":
         """This encoding, or the grown one if `hyperparameters` gained entries since."""
