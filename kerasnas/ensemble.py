@@ -35,7 +35,10 @@ def build_ensemble(models, name="kerasnas_ensemble"):
             classifiers (softmax outputs) or all regressors. Best first, by
             convention. The members are renamed `member_0`, `member_1`, ...
             (Keras needs unique layer names; models built from one search
-            space share theirs). A single model is returned unchanged.
+            space share theirs); a member sharing a layer object with an
+            earlier one (a search space's adapted `Normalization`) is replaced
+            by a copy with the same weights, so the `.keras` file reloads.
+            A single model is returned unchanged.
         name: Name of the ensemble model (default `"kerasnas_ensemble"`).
 
     Returns:
@@ -77,6 +80,7 @@ def build_ensemble(models, name="kerasnas_ensemble"):
             raise ValueError("Ensemble members must be all classifiers (softmax outputs) or all "
                              f"regressors; member 0 is a {_kind(classifier)}, member {k} a "
                              f"{_kind(not classifier)}.")
+    models = _unshared(models, keras)
     for k, model in enumerate(models):
         model.name = f"{MEMBER_PREFIX}{k}"
     inputs = keras.Input(input_shape, dtype=first.inputs[0].dtype, name="inputs")
@@ -97,6 +101,38 @@ def ensemble_members(model):
         return None
     members = [layer for layer in layers[:-1] if getattr(layer, "layers", None)]
     return members or None
+
+
+def _unshared(models, keras):
+    """`models` where no layer object belongs to two members.
+
+    Models built by one search space share its adapted `Normalization` layer;
+    a `.keras` file stores a shared layer once, and the second member then
+    fails to load ("expected 3 variables, but received 0"). A member sharing a
+    layer with an earlier one is replaced by a copy with the same weights.
+    """
+    seen, result = set(), []
+    for model in models:
+        layers = {id(layer) for layer in _all_layers(model)}
+        if layers & seen:
+            copy = keras.models.clone_model(model)
+            copy.set_weights(model.get_weights())
+            for layer in _all_layers(copy):  # Normalization derives its mean / variance here
+                if hasattr(layer, "finalize_state"):
+                    layer.finalize_state()
+            model, layers = copy, {id(layer) for layer in _all_layers(copy)}
+        seen |= layers
+        result.append(model)
+    return result
+
+
+def _all_layers(model):
+    stack, found = list(model.layers), []
+    while stack:
+        layer = stack.pop()
+        found.append(layer)
+        stack.extend(getattr(layer, "layers", ()))
+    return found
 
 
 def _check_members(models, keras):

@@ -21,8 +21,11 @@ TASK = TaskSpec("image", "classification", (8, 8, 1), 3, CLASSES, None, None,
 
 
 def _cell_members(k=3):
-    """`k` tiny CellSpace classifiers (different architectures and seeds) on 8x8 images."""
-    space = CellSpace((8, 8, 1), 3, num_cells=1, num_blocks=1, channels=4)
+    """`k` tiny CellSpace classifiers (different architectures and seeds) on 8x8 images,
+    sharing one adapted `Normalization` layer as models built by one search do."""
+    norm = keras.layers.Normalization(axis=-1, name="normalize")
+    norm.adapt(np.random.default_rng(5).integers(0, 17, size=(64, 8, 8, 1)).astype("float32"))
+    space = CellSpace((8, 8, 1), 3, num_cells=1, num_blocks=1, channels=4, preprocessing=[norm])
     rng = np.random.default_rng(0)
     members = []
     for seed in range(k):
@@ -151,3 +154,29 @@ def _regressor(shape=(8, 8, 1), outputs=3):
 def test_bad_members_are_rejected_with_the_reason(members, make, error, message):
     with pytest.raises(error, match=message):
         build_ensemble(make(members))
+
+
+@pytest.mark.slow
+def test_search_with_ensemble_returns_one_model_serving_the_top_k(tmp_path):
+    """`kerasnas.search(ensemble=2)` end to end: the refit top-2 as one model, saved, exported."""
+    import tensorflow as tf
+    from sklearn.datasets import load_breast_cancer
+
+    import kerasnas
+
+    x, y = load_breast_cancer(return_X_y=True)
+    result = kerasnas.search(x[:320], y[:320], space="dense", strategy="random", max_trials=3,
+                             epochs=1, min_steps=0, ensemble=2, seed=1, verbose=0,
+                             directory=str(tmp_path / "run"), max_layers=1, units=(8,))
+    members = ensemble_members(result.model)
+    assert [m.name for m in members] == ["member_0", "member_1"]
+    x_new = x[320:340]
+    np.testing.assert_allclose(result.predict_proba(x_new),
+                               _mean_of(members, x_new.astype("float32")), atol=1e-6)
+    reloaded = SearchResult.load(tmp_path / "run" / "result")
+    assert len(ensemble_members(reloaded.model)) == 2
+    path = reloaded.export(tmp_path / "export", formats=("savedmodel",))["savedmodel"]
+    out = tf.saved_model.load(path).signatures["serving_default"](inputs=tf.constant(x_new))
+    np.testing.assert_allclose(out["probabilities"].numpy(), result.predict_proba(x_new),
+                               atol=1e-5)
+    np.testing.assert_array_equal(out["label"].numpy(), result.predict(x_new))
