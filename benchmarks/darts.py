@@ -89,6 +89,7 @@ def run(name, x, y, args):
         model.compile_search(100)
         row[f"step_order{o}_s"] = median_step_seconds(tf.function(model.train_step), pair, args.repeats)
 
+    print(f"[{name}] steps: {row}", flush=True)
     t = time.perf_counter()
     result = darts.search(space, x, y, epochs=args.epochs, seed=args.seed)
     row["search_s"] = time.perf_counter() - t
