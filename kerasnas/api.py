@@ -26,6 +26,7 @@ from kerasnas.search_checks import (
     _objective_text,
     _resolve_objective,
     check_search_args,
+    resolve_max_trials,
 )
 from kerasnas.search_setup import (  # noqa: F401
     _auto_space,
@@ -151,8 +152,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         RuntimeError: if no trial finished within the budget.
     """
     started = time.monotonic()
-    if max_trials == "auto":
-        max_trials = 20 if time_budget is None else None
+    max_trials = resolve_max_trials(max_trials, time_budget)
     checked = check_search_args(
         max_trials=max_trials, time_budget=time_budget, epochs=epochs, batch_size=batch_size,
         early_stopping=early_stopping, refit_epochs=refit_epochs, verbose=verbose, seed=seed,
@@ -213,14 +213,13 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     _check_or_write_meta(directory, settings, overwrite)
 
     deadline = None if time_budget is None else started + time_budget
-    tuner_args = {"tensorboard": tensorboard} if tensorboard is not None else {}
     tuner = NASTuner(oracle, hypermodel, epochs=epochs,
                      batch_size=32 if batch_size == "auto" else batch_size,
                      time_budget=None if deadline is None else deadline - time.monotonic(),
                      train_fraction=train_fraction, early_stopping=early_stopping,
                      verbose=verbose, directory=str(directory.parent),
                      project_name=directory.name, overwrite=False, hardware=hardware,
-                     recipe=recipe, cv_folds=folds, **tuner_args)
+                     recipe=recipe, cv_folds=folds, tensorboard=tensorboard)
     if refit:  # keep time for the refit: 1.25x the slowest trial's fit per member
         tuner.refit_reserve = 1.25 * ensemble / (folds or 1)
     search_start = time.monotonic()

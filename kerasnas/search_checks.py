@@ -117,6 +117,17 @@ def _objective_text(objective):
     return str(objective)
 
 
+#: Trials of a search given neither `max_trials` nor `time_budget`.
+DEFAULT_MAX_TRIALS = 20
+
+
+def resolve_max_trials(max_trials, time_budget):
+    """`max_trials="auto"`: 20 without a time budget, else None (the budget alone ends it)."""
+    if max_trials == "auto":
+        return DEFAULT_MAX_TRIALS if time_budget is None else None
+    return max_trials
+
+
 class CheckedArgs(NamedTuple):
     """The arguments `check_search_args` normalised."""
 
