@@ -224,6 +224,8 @@ def mixed(args):
     names = args.oracles
     lines = []
     for mode, seconds in (("equal trials", None), ("equal wall time", args.seconds)):
+        if mode.split()[-1] not in args.modes:
+            continue
         tasks = [(n, s, args.trials, seconds, args.trial_seconds, args.max_epochs)
                  for n in names for s in range(args.seeds)
                  if not (n == "kt-bayesian" and s >= args.kt_bo_seeds)]
@@ -290,6 +292,8 @@ def main(argv=None):
     m.add_argument("--oracles", nargs="+", default=list(KERASNAS) + list(KERAS_TUNER),
                    choices=list(KERASNAS) + list(KERAS_TUNER))
     m.add_argument("--jobs", type=int, default=2)
+    m.add_argument("--modes", nargs="+", default=["trials", "time"], choices=["trials", "time"],
+                   help="equal trials, equal wall time, or both")
     m.add_argument("--raw", default="hp_encoding_mixed_runs.jsonl",
                    help="JSON lines, one per finished run (appended)")
     m.add_argument("--report", action="store_true", help="only tabulate --raw")
