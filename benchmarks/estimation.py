@@ -215,6 +215,25 @@ def _median_iqr(values):
     return f"{med:.3f} [{q1:.3f}, {q3:.3f}]"
 
 
+def _curve_stopping_replay(rows, truth, epochs):
+    """Replays the learning-curve rule on the recorded curves, in the order they were trained."""
+    from kerasnas.estimation.stopping import LearningCurveStopping
+
+    stopped = wrong = used = 0
+    for i, row in enumerate(rows):
+        best = float(max(truth[:i])) if i else None
+        rule = LearningCurveStopping(best=best, horizon=epochs)
+        stop_at = next((e for e in range(3, epochs)
+                        if rule.decide(row["val_accuracy"][:e], e) is not None), None)
+        used += stop_at or epochs
+        if stop_at is not None:
+            stopped += 1
+            wrong += bool(truth[i] > best)
+    print(f"| learning-curve rule (z = 1.645) replayed in training order: stopped {stopped} of "
+          f"{len(rows)}, {wrong} of them would have become the best so far | | | "
+          f"{used / (len(rows) * epochs):.3f} (epochs trained / all epochs) |")
+
+
 def analyse(raw, draws=20):
     from kerasnas.estimation.curves import extrapolate
     from kerasnas.estimation.predictors import PREDICTORS, make_predictor
@@ -245,6 +264,7 @@ def analyse(raw, draws=20):
             est = [extrapolate(r["val_accuracy"][:3], epochs, bounds=(0, 1)).mean for r in rows]
             print(f"| curve extrapolation from 3 epochs | {kendall_tau(est, truth):.3f} | "
                   f"{spearman_rho(est, truth):.3f} | {3 / epochs:.3f} |")
+        _curve_stopping_replay(rows, truth, epochs)
         # Predictors: fit on T fully trained, rank the other N - T (median over draws).
         space_enc = MacroEncoding(max_layers=4, widths=(8, 16, 32))
         archs = [space_enc.from_string(r["arch"]) for r in rows]
