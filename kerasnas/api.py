@@ -265,16 +265,21 @@ def _finish(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch_size,
             f"{time_budget}); raise time_budget or lower epochs. Trials so far are kept in "
             f"{directory} and resume with the same call.")
     architecture = trial_architecture(hypermodel, best[0])
+    notes = []
     if refit:
         if verbose:
             members = f"the {len(best)} best architectures" if len(best) > 1 else \
                 "the best architecture"
             print(f"Refitting {members} on training + validation data for "
                   f"{refit_epochs_of(best[0], refit_epochs)} epoch(s)...", flush=True)
-        models, histories = refit_top(tuner, best, data, recipe, epochs=refit_epochs,
-                                      batch_size=32 if batch_size == "auto" else batch_size,
-                                      deadline=deadline, verbose=2 if verbose >= 2 else 0)
+        models, histories, cut = refit_top(tuner, best, data, recipe, epochs=refit_epochs,
+                                           batch_size=32 if batch_size == "auto" else batch_size,
+                                           deadline=deadline, verbose=2 if verbose >= 2 else 0)
         refit_history = histories[0]
+        if cut:
+            notes.append(f"The time budget ended {cut} refit(s) early; the search's trained "
+                         "copy (training split only) is returned instead. Raise time_budget "
+                         "for a full refit.")
     else:
         models, refit_history = [tuner.load_model(t) for t in best], {}
     model = models[0]
@@ -295,7 +300,7 @@ def _finish(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch_size,
                                             stratify=task.problem == "classification")
     found = {} if data.encoder is not None else baseline.baselines(
         data.x_train, data.y_train, data.x_val, data.y_val, task.problem, folds=index_folds)
-    warnings = baseline.compare(float(best[0].score), found, oracle.objective.name)
+    warnings = notes + baseline.compare(float(best[0].score), found, oracle.objective.name)
     result = SearchResult(model=model, architecture=architecture, task=task,
                           objective={"name": oracle.objective.name,
                                      "direction": oracle.objective.direction},

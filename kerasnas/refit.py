@@ -28,7 +28,12 @@ def refit_epochs_of(trial, refit_epochs="auto") -> int:
 
 def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32,
                 deadline=None, verbose=0, clear_session=True):
-    """`(model, history dict)`: `trial`'s architecture trained on train + validation data.
+    """`(model, history dict, cut)`: `trial`'s architecture trained on train + validation data.
+
+    If the deadline stops the refit before its planned epochs, the trial's own
+    trained copy (its best epoch, trained on the training split) is returned
+    instead, with an empty history and `cut=True`: a half-trained refit is
+    never returned.
 
     Args:
         tuner: The `NASTuner` that ran `trial` (its hypermodel builds the model).
@@ -59,27 +64,32 @@ def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32
         plan = recipe.plan(n_epochs, len(x_all))
         # The trial's recorded epochs already are the recipe's planned length.
         batch_size, callbacks = plan.batch_size, recipe.callbacks(n_epochs)
-    if deadline is not None:
-        callbacks.append(_DeadlineStop(deadline))
+    stop = _DeadlineStop(deadline) if deadline is not None else None
     fit = model.fit(x_all, y_all, epochs=n_epochs, batch_size=int(batch_size),
-                    callbacks=callbacks, verbose=verbose)
-    return model, {k: [float(v) for v in vs] for k, vs in fit.history.items()}
+                    callbacks=callbacks + ([stop] if stop else []), verbose=verbose)
+    history = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
+    if stop is not None and stop.cut:
+        # A refit cut short is worse than the trial's own trained copy: never return it.
+        return tuner.load_model(trial), {}, True
+    return model, history, False
 
 
 def refit_top(tuner, trials, data, recipe=None, *, epochs="auto", batch_size=32,
               deadline=None, verbose=0):
-    """Refits each of `trials` (best first); returns `(models, histories)`.
+    """Refits each of `trials` (best first); returns `(models, histories, cut)`.
 
     A refit that would start after `deadline` is skipped, so an ensemble may
-    hold fewer members than asked (never fewer than one).
+    hold fewer members than asked (never fewer than one); `cut` counts the
+    members that fell back to their trial's trained copy (see `refit_trial`).
     """
-    models, histories = [], []
+    models, histories, cut = [], [], 0
     for trial in trials:
         if models and deadline is not None and time.monotonic() >= deadline:
             break
-        model, history = refit_trial(tuner, trial, data, recipe, epochs=epochs,
-                                     batch_size=batch_size, deadline=deadline, verbose=verbose,
-                                     clear_session=not models)
+        model, history, was_cut = refit_trial(tuner, trial, data, recipe, epochs=epochs,
+                                              batch_size=batch_size, deadline=deadline,
+                                              verbose=verbose, clear_session=not models)
         models.append(model)
         histories.append(history)
-    return models, histories
+        cut += was_cut
+    return models, histories, cut

@@ -159,7 +159,7 @@ class NASTuner(keras_tuner.Tuner):
         self.recipe = recipe
         self.cv_folds = crossval.check_folds(cv_folds)
         self.tensorboard = tensorboard_logs.TrialLogs(tensorboard)
-        #: Seconds kept free at the end of the budget for the refit (`reserve_for_refit`).
+        #: Multiple of the slowest trial's fit time kept free for the refit (`reserved_time`).
         self.refit_reserve = 0.0
         self.stopped_by = None
         self._deadline = None
@@ -203,12 +203,20 @@ class NASTuner(keras_tuner.Tuner):
             return
         # A trial needing twice the time left could not even finish its first epochs: the
         # shortest finished trial is the yardstick.
-        fit_times = [t.metrics.get_last_value("fit_time") for t in self.oracle.trials.values()
-                     if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
-        if fit_times and self.refit_reserve:
-            left -= self.refit_reserve * max(fit_times)
+        fit_times = self._fit_times()
+        left -= self.reserved_time()
         if left <= 0 or (fit_times and left < 0.5 * min(fit_times)):
             raise _BudgetExhausted()
+
+    def _fit_times(self):
+        return [t.metrics.get_last_value("fit_time") for t in self.oracle.trials.values()
+                if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
+
+    def reserved_time(self):
+        """Seconds kept free before the deadline for the refit: `refit_reserve` times the
+        slowest finished trial's training time (0 before any trial finished)."""
+        fit_times = self._fit_times()
+        return self.refit_reserve * max(fit_times) if fit_times and self.refit_reserve else 0.0
 
     def time_left(self):
         """Seconds until the deadline of the running search, or None without a budget."""
@@ -246,7 +254,9 @@ class NASTuner(keras_tuner.Tuner):
             hw = hardware_trial.start_trial(self, trial, model, x)
             cost.update(hw.metrics)
             cost.update(halving.continue_training(self, trial, model))
-            deadline = _DeadlineStop(self._deadline) if self._deadline is not None else None
+            # Trials stop where the refit's reserved time begins.
+            deadline = (_DeadlineStop(self._deadline - self.reserved_time())
+                        if self._deadline is not None else None)
             user_callbacks += self.tensorboard.trial_callbacks(self, trial, user_callbacks)
             callbacks = [_CostLogger(cost)] + hw.callbacks + user_callbacks
             callbacks += recipe_callbacks + self._early_stopping_callbacks(patience)

@@ -115,3 +115,26 @@ def test_an_ensemble_exports_and_serves_like_one_model(tmp_path):
     out = serve(inputs=tf.constant(x_new))
     np.testing.assert_allclose(out["probabilities"].numpy(), proba, atol=1e-5)
     np.testing.assert_array_equal(out["label"].numpy(), result.predict(x_new))
+
+
+def test_a_refit_cut_by_the_deadline_falls_back_to_the_trained_trial(tmp_path):
+    from kerasnas.data import prepare_data
+    from kerasnas.oracles import RandomSearch
+    from kerasnas.refit import refit_trial
+    from kerasnas.spaces import DenseSpace
+    from kerasnas.tuner import NASTuner
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    data = prepare_data(x, (x[:, 0] > 0).astype(int), seed=0)
+    tuner = NASTuner(RandomSearch(objective="val_accuracy", max_trials=1, seed=0),
+                     DenseSpace((4,), 2, max_layers=1, units=(8,)), epochs=3, verbose=0,
+                     directory=str(tmp_path), project_name="p")
+    tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val))
+    trial = tuner.oracle.get_best_trials(1)[0]
+    model, history, cut = refit_trial(tuner, trial, data, deadline=time.monotonic())
+    assert cut and history == {}
+    expected = tuner.load_model(trial).predict(data.x_val, verbose=0)
+    np.testing.assert_allclose(model.predict(data.x_val, verbose=0), expected, atol=1e-6)
+    full, full_history, full_cut = refit_trial(tuner, trial, data)
+    assert not full_cut and len(full_history["loss"]) == 3
