@@ -371,7 +371,8 @@ def test_one_liner_runs_net2net_on_a_macro_space(digits, tmp_path):
     import kerasnas
 
     result = kerasnas.search(digits.x_train, digits.y_train, strategy="net2net", max_trials=3,
-                             epochs=1, directory=str(tmp_path / "run"), seed=1, verbose=0)
+                             epochs=1, directory=str(tmp_path / "run"), seed=1, verbose=0,
+                             min_steps=0, cv_folds=None)
     archs = [r.architecture for r in result.history]
     assert archs[0] == "conv_3x3:16 > conv_3x3:16 > conv_3x3:16"  # smallest that can deepen
     assert len(archs) == 3

@@ -47,6 +47,7 @@ def searched(tmp_path_factory):
     run = tmp_path_factory.mktemp("tables")
     result = kerasnas.search(frame, label, strategy="random", max_trials=1, epochs=40,
                              early_stopping=None, seed=3, verbose=0, directory=run / "search",
+                             min_steps=0, cv_folds=None,
                              max_layers=1, units=(16,), activations=("relu",), dropouts=(0.0,))
     return result, frame, label, run
 
@@ -172,7 +173,7 @@ def test_cli_types_csv_columns(tmp_path, capsys):
                  "--column-type", "stars=numeric", "--max-trials", "1", "--epochs", "1",
                  "--seed", "0", "--strategy", "random", "--directory", str(tmp_path / "run"),
                  "--formats", "keras", "--space-arg", "max_layers=1",
-                 "--space-arg", "units=(8,)"])
+                 "--space-arg", "units=(8,)", "--min-steps", "0", "--cv-folds", "none"])
     out = capsys.readouterr().out
     assert code == 0
     assert "customer id" in out and "identifier" in out  # the schema table is printed

@@ -135,7 +135,8 @@ def test_cli_tensorboard_option_writes_the_logs(tmp_path, capsys):
     code = main(["search", "--data", str(tmp_path / "d.npz"), "--max-trials", "1", "--epochs",
                  "1", "--quiet", "--test-split", "0", "--directory", str(tmp_path / "run"),
                  "--formats", "keras", "--tensorboard", str(logs), "--space", "dense",
-                 "--space-arg", "max_layers=1", "--space-arg", "units=(8,)"])
+                 "--space-arg", "max_layers=1", "--space-arg", "units=(8,)",
+                 "--min-steps", "0", "--cv-folds", "none"])
     assert code == 0, capsys.readouterr().err
     sessions = [Path(p).parent for p in glob.glob(str(logs / "trial_*" / "events.*"))]
     assert len(sessions) == 1

@@ -54,7 +54,8 @@ print(conversion.report())  # the int8 op report: every op, and any that falls b
 
 # 2. The one-liner under hard limits: candidates slower than 0.5 ms or larger than 16 kB (int8)
 #    are rejected before training. (refit=False keeps the search's trained winner: quicker.)
-budget = dict(max_trials=3, epochs=1, refit=False) if FAST else dict(max_trials=12, epochs=6)
+budget = dict(max_trials=3, epochs=1, refit=False, min_steps=0, cv_folds=None) if FAST else \
+    dict(max_trials=12, epochs=6)
 space_args = dict(widths=(8, 16), max_layers=3)  # a small macro space: quick trials
 result = kerasnas.search(x_train, y_train, validation_data=(x_val, y_val), space="macro",
                          latency_budget_ms=0.5, size_budget_bytes=16_000, quantize="int8",
