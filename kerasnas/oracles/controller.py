@@ -133,9 +133,11 @@ class ReinforceController(ArchitectureOracle):
         counts = [len(d.choices) for d in self.encoding.decisions]
         if self._network is None:
             pending = self._pending_network_state
-            # Saved before a Keras Tuner space grew: restore at the saved size, then grow.
-            self._network = self._new_network(
-                pending.get("counts", counts) if pending is not None else counts)
+            saved = pending.get("counts") if pending is not None else None
+            # Saved before a Keras Tuner space grew (its decisions are a prefix of today's):
+            # restore at the saved size, then grow. Any other mismatch fails in set_state.
+            grew = saved is not None and list(counts[:len(saved)]) == list(saved)
+            self._network = self._new_network(saved if grew else counts)
             if pending is not None:
                 self._network.set_state(pending)
                 self._pending_network_state = None
