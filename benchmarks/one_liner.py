@@ -1,43 +1,64 @@
-"""One-liner comparison on digits: kerasnas.search vs Keras Tuner vs AutoKeras.
+"""One-liner comparison: kerasnas.search vs Keras Tuner vs AutoKeras vs a non-NAS baseline.
 
-Three ways to get an image classifier from `(x, y)` with the same data and the
-same wall-clock search budget, each with several seeds:
+Four ways to get a model from `(x, y)` with the same data and the same
+wall-clock budget, on four data sets, at several budgets and seeds:
 
-- **kerasnas**: `kerasnas.search(x, y, time_budget=B, max_trials=None, seed=s)`,
-  all other settings at their defaults.
-- **Keras Tuner**: `keras_tuner.RandomSearch` over a hand-written CNN
-  hypermodel (`cnn_hypermodel`: 1-3 conv blocks, filters, kernel size, batch
-  norm, pooling head, dropout, dense units, learning rate), 10 epochs per trial
-  with early stopping (patience 3), then the best configuration retrained on
-  training + validation data for its best epoch count.
-- **AutoKeras**: `autokeras.ImageClassifier` with its defaults (its own
-  validation split of 0.2 and its final refit). AutoKeras runs in its own
-  virtual environment (`--autokeras-python`, default `.venv-autokeras/bin/python`)
-  so it never changes the project's packages.
+- **kerasnas**: `kerasnas.search(x, y, time_budget=B, seed=s)`, every other
+  argument at its default (no `max_trials`: the budget decides).
+- **kerastuner**: `keras_tuner.RandomSearch` over a hand-written hypermodel for
+  the data kind (`cnn_hypermodel` for images, `conv1d_hypermodel` for
+  sequences, `mlp_hypermodel` for tables), early stopping per trial, then the
+  best configuration retrained on training + validation data for its best
+  epoch count.
+- **autokeras**: AutoKeras 3 with its defaults (`ImageClassifier` for images,
+  `StructuredDataClassifier` / `Regressor` for tables, and for sequences, which
+  AutoKeras 3 has no task for, an `AutoModel` of `Input` -> `ConvBlock` ->
+  `ClassificationHead`), its own
+  validation split and final refit. It runs in its own virtual environment
+  (`--autokeras-python`, default `.venv-autokeras/bin/python`) so it never
+  changes the project's packages.
+- **baseline**: what a practitioner would pick instead of NAS. Images: a plain
+  hand-written CNN (`plain_cnn`) trained on all training data for the budget.
+  Sequences: aeon's `MiniRocketClassifier` (in `--aeon-python`, default
+  `.venv-aeon/bin/python`). Tables: scikit-learn's
+  `HistGradientBoostingClassifier` / `Regressor` with its defaults.
 
-Data: scikit-learn's digits (1,797 8x8 images), a fixed stratified 25 % test
-split (`--split-seed`, default 0). kerasnas and Keras Tuner see the same
-training/validation split (`kerasnas.data.prepare_data`, 20 % validation,
-stratified, seeded by the run's seed).
+Data (`--datasets`): `digits` (scikit-learn, 1,797 8x8 images, passed as
+`(N, 8, 8)`); `signals` (`kerasnas.bench.signals.make_signals`, `--signals`
+series of length 40, 10 classes, data seed 0, passed as `(N, 40)` or, with
+`--signal-rank 3`, `(N, 40, 1)`); `breast_cancer` (569 x 30, classification);
+`diabetes` (442 x 10, regression). Each has a fixed test split
+(`--test-size`, default 0.25, stratified for classification, `--split-seed`).
+Every arm gets the same training part in the same form a user would pass;
+kerastuner splits 20 % of it off for validation (stratified, the run's seed).
 
-Budget: each run's search stops starting trials after `--budget` seconds
-(default 120) and stops a trial still training at that moment; the final
-training of the winner comes on top, and the reported wall time covers both.
-kerasnas enforces this itself (`time_budget`). Keras Tuner and AutoKeras have
-no wall-clock budget, so this script adds the same rule to them: their
-oracle's `populate_space` answers STOPPED after the deadline and a callback
-stops the running trial's training at it.
+Score: test accuracy (classification) or test R^2 (regression; the test MSE
+is recorded too). Higher is better for both.
 
-Each (arm, seed) runs in a fresh Python process, interleaved seed by seed so
-that load from other processes on the machine falls on every arm alike.
+Budget: each run's search stops starting trials after the budget (seconds)
+and stops a trial still training at it. kerasnas enforces this itself
+(`time_budget`, which covers its refit). Keras Tuner and AutoKeras have no
+wall-clock budget, so this script adds the same rule to them: their oracle's
+`populate_space` answers STOPPED after the deadline and a callback stops the
+running trial's training at it; their final refit comes on top. The plain CNN
+baseline trains until the deadline; MiniRocket and gradient boosting take the
+seconds they need. "wall s" covers search + final training + test prediction.
+
+Each (data set, budget, arm, seed) runs in a fresh Python process. Runs are
+ordered budget by budget, then seed, data set and arm, so a cut-short run still
+covers every arm at the smaller budgets. `--jobs 2` runs two processes at once
+(they share the machine's cores: faster overall, noisier per run).
 
 Usage:
 
-    .venv/bin/python benchmarks/one_liner.py --budget 120 --seeds 1 2 3
+    .venv/bin/python benchmarks/one_liner.py --budgets 60 180 --seeds 1 2 3
+    .venv/bin/python benchmarks/one_liner.py --quick          # smoke run, ~2 min
+    .venv/bin/python benchmarks/one_liner.py --replot RESULTS.json --plot PLOT.svg
 
-Prints a Markdown table (mean ± std test accuracy, wall time, trials) and
-writes every run to `--out` (default `one_liner_results.json` in the working
-folder, `--workdir`).
+Prints a Markdown table (mean ± std and per-seed scores, wall time, trials),
+rewrites every finished run to `--out` (default `one_liner_results.json` in
+`--workdir`) as it goes, and draws score against budget to `--plot` (SVG, pure
+Python).
 """
 
 from __future__ import annotations
@@ -49,10 +70,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ARMS = ("kerasnas", "kerastuner", "autokeras")
+ARMS = ("kerasnas", "kerastuner", "autokeras", "baseline")
+DATASETS = ("digits", "signals", "breast_cancer", "diabetes")
+KINDS = {"digits": "image", "signals": "sequence", "breast_cancer": "tabular",
+         "diabetes": "tabular"}
+PROBLEMS = {"digits": "classification", "signals": "classification",
+            "breast_cancer": "classification", "diabetes": "regression"}
+BASELINE_NAMES = {"image": "plain CNN", "sequence": "MiniRocket (aeon)",
+                  "tabular": "HistGradientBoosting"}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -94,18 +124,41 @@ def _deadline_callback():
 
 
 # ---------------------------------------------------------------------- arms
-def run_kerasnas(data, budget, seed, workdir):
-    import kerasnas
-
-    result = kerasnas.search(data["x_train"], data["y_train"], time_budget=budget,
-                             max_trials=None, seed=seed, directory=workdir / "search",
-                             overwrite=True, verbose=0)
-    return result.predict(data["x_test"]), {"trials": len(result.history),
-                                            "params": int(result.model.count_params()),
-                                            "architecture": str(result.architecture)}
+def _with_channel(x, kind):
+    """The channel axis a hand-written Keras model wants: (N, H, W, 1) / (N, L, 1)."""
+    if (kind == "image" and x.ndim == 3) or (kind == "sequence" and x.ndim == 2):
+        return x[..., None]
+    return x
 
 
-def cnn_hypermodel(input_shape, num_classes, mean, variance):
+def _split(data, seed, validation_split=0.2):
+    """The kerastuner arm's training/validation split (stratified for classification)."""
+    from sklearn.model_selection import train_test_split
+
+    stratify = data["y_train"] if data["problem"] == "classification" else None
+    return train_test_split(data["x_train"], data["y_train"], test_size=validation_split,
+                            stratify=stratify, random_state=seed)
+
+
+def _compile(model, problem, learning_rate):
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy" if problem == "classification"
+                  else "mse",
+                  metrics=["accuracy"] if problem == "classification" else None)
+    return model
+
+
+def _head(x, problem, num_classes):
+    import keras
+
+    if problem == "classification":
+        return keras.layers.Dense(int(num_classes), activation="softmax")(x)
+    return keras.layers.Dense(1)(x)
+
+
+def cnn_hypermodel(input_shape, num_classes, mean, variance, problem="classification"):
     """A hand-written Keras Tuner CNN hypermodel for small images."""
     import keras
 
@@ -126,14 +179,93 @@ def cnn_hypermodel(input_shape, num_classes, mean, variance):
             x = keras.layers.GlobalAveragePooling2D()(x)
         x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1))(x)
         x = keras.layers.Dense(hp.Choice("units", [32, 64, 128]), activation="relu")(x)
-        outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
-        model = keras.Model(inputs, outputs)
-        model.compile(optimizer=keras.optimizers.Adam(
-                          hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model
+        model = keras.Model(inputs, _head(x, problem, num_classes))
+        return _compile(model, problem,
+                        hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"))
 
     return build
+
+
+def conv1d_hypermodel(input_shape, num_classes, mean, variance, problem="classification"):
+    """A hand-written Keras Tuner 1D CNN hypermodel for short sequences.
+
+    1-4 conv blocks (32/64/128 filters, kernel 3/5/7, optional batch norm,
+    optional max-pooling by 2 after a block), flatten or global-average head,
+    dropout, dense units and a log-uniform learning rate.
+    """
+    import keras
+
+    def build(hp):
+        inputs = keras.Input(input_shape)
+        x = keras.layers.Normalization(axis=-1, mean=mean, variance=variance)(inputs)
+        for i in range(hp.Int("conv_blocks", 1, 4)):
+            x = keras.layers.Conv1D(hp.Choice(f"filters_{i}", [32, 64, 128]),
+                                    hp.Choice(f"kernel_{i}", [3, 5, 7]), padding="same",
+                                    activation="relu")(x)
+            if hp.Boolean(f"batch_norm_{i}"):
+                x = keras.layers.BatchNormalization()(x)
+            if hp.Boolean(f"pool_{i}"):
+                x = keras.layers.MaxPooling1D(2, padding="same")(x)
+        if hp.Choice("head", ["flatten", "global_average"]) == "flatten":
+            x = keras.layers.Flatten()(x)
+        else:
+            x = keras.layers.GlobalAveragePooling1D()(x)
+        x = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.1))(x)
+        x = keras.layers.Dense(hp.Choice("units", [32, 64, 128]), activation="relu")(x)
+        model = keras.Model(inputs, _head(x, problem, num_classes))
+        return _compile(model, problem,
+                        hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"))
+
+    return build
+
+
+def mlp_hypermodel(input_shape, num_classes, mean, variance, problem="classification"):
+    """A hand-written Keras Tuner MLP hypermodel for numeric tables.
+
+    1-3 dense layers of 32-256 units, optional batch norm, dropout, a
+    log-uniform learning rate; inputs standardised by a Normalization layer.
+    """
+    import keras
+
+    def build(hp):
+        inputs = keras.Input(input_shape)
+        x = keras.layers.Normalization(axis=-1, mean=mean, variance=variance)(inputs)
+        for i in range(hp.Int("layers", 1, 3)):
+            x = keras.layers.Dense(hp.Choice(f"units_{i}", [32, 64, 128, 256]),
+                                   activation="relu")(x)
+            if hp.Boolean(f"batch_norm_{i}"):
+                x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.Dropout(hp.Float(f"dropout_{i}", 0.0, 0.5, step=0.1))(x)
+        model = keras.Model(inputs, _head(x, problem, num_classes))
+        return _compile(model, problem,
+                        hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"))
+
+    return build
+
+
+HYPERMODELS = {"image": cnn_hypermodel, "sequence": conv1d_hypermodel, "tabular": mlp_hypermodel}
+# Epochs per Keras Tuner trial and early-stopping patience, by kind: a practitioner's
+# choice for the data size (tables are small: more, cheaper epochs).
+TRIAL_EPOCHS = {"image": (10, 3), "sequence": (20, 4), "tabular": (100, 10)}
+
+
+def _stats(x):
+    """Per-channel (images, sequences) or per-column (tables) mean and variance."""
+    axes = tuple(range(x.ndim - 1))
+    return x.mean(axis=axes), x.var(axis=axes) + 1e-8
+
+
+def run_kerasnas(data, budget, seed, workdir):
+    import kerasnas
+
+    result = kerasnas.search(data["x_train"], data["y_train"], time_budget=budget, seed=seed,
+                             directory=workdir / "search", overwrite=True, verbose=0)
+    info = {"trials": len(result.history), "params": int(result.model.count_params()),
+            "architecture": str(result.architecture)[:300]}
+    task = getattr(result, "task", None)
+    if task is not None:
+        info["inferred"] = f"{task.kind} {task.problem} {tuple(task.input_shape)}"
+    return result.predict(data["x_test"]), info
 
 
 def run_kerastuner(data, budget, seed, workdir):
@@ -141,31 +273,43 @@ def run_kerastuner(data, budget, seed, workdir):
     import keras_tuner
     import numpy as np
 
-    from kerasnas.data import prepare_data
-
+    kind, problem = data["kind"], data["problem"]
     keras.utils.set_random_seed(seed)
-    split = prepare_data(data["x_train"], data["y_train"], seed=seed)  # kerasnas's own split
-    task = split.task
-    mean = split.x_train.mean(axis=(0, 1, 2))
-    variance = split.x_train.var(axis=(0, 1, 2))
-    build = cnn_hypermodel(task.input_shape, task.num_classes, mean, variance)
+    x_train, x_val, y_train, y_val = _split(data, seed)
+    x_train, x_val = (_with_channel(np.asarray(v, "float32"), kind) for v in (x_train, x_val))
+    classes = num_classes = None
+    if problem == "classification":
+        classes = np.unique(data["y_train"])
+        num_classes = len(classes)
+        y_train, y_val = (np.searchsorted(classes, v) for v in (y_train, y_val))
+        objective = "val_accuracy"
+    else:  # a practitioner standardises a regression target
+        y_mean, y_std = float(np.mean(y_train)), float(np.std(y_train)) or 1.0
+        y_train, y_val = ((v - y_mean) / y_std for v in (y_train, y_val))
+        objective = "val_loss"
+    mean, variance = _stats(x_train)
+    build = HYPERMODELS[kind](x_train.shape[1:], num_classes, mean, variance, problem)
+    epochs, patience = TRIAL_EPOCHS[kind]
     # Keras Tuner replaces seed=0 by a random seed, so shift it by one.
-    tuner = keras_tuner.RandomSearch(build, objective="val_accuracy", max_trials=10_000,
+    tuner = keras_tuner.RandomSearch(build, objective=objective, max_trials=10_000,
                                      seed=seed + 1, directory=str(workdir),
                                      project_name="kerastuner", overwrite=True)
     _limit_oracle(tuner.oracle)
     _start_deadline(budget)
-    early = keras.callbacks.EarlyStopping("val_accuracy", patience=3)
-    tuner.search(split.x_train, split.y_train, validation_data=(split.x_val, split.y_val),
-                 epochs=10, batch_size=32, callbacks=[early, _deadline_callback()], verbose=0)
+    early = keras.callbacks.EarlyStopping(objective, patience=patience)
+    tuner.search(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs,
+                 batch_size=32, callbacks=[early, _deadline_callback()], verbose=0)
     _DEADLINE["active"] = False
     best = tuner.oracle.get_best_trials(1)[0]
     model = build(best.hyperparameters)
-    model.fit(np.concatenate([split.x_train, split.x_val]),
-              np.concatenate([split.y_train, split.y_val]),
+    model.fit(np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val]),
               epochs=int(best.best_step) + 1, batch_size=32, verbose=0)
-    probabilities = model.predict(data["x_test"][..., None], verbose=0)
-    predicted = np.asarray(task.classes)[np.argmax(probabilities, axis=-1)]
+    outputs = model.predict(_with_channel(np.asarray(data["x_test"], "float32"), kind),
+                            verbose=0)
+    if problem == "classification":
+        predicted = classes[np.argmax(outputs, axis=-1)]
+    else:
+        predicted = outputs[:, 0] * y_std + y_mean
     trials = [t for t in tuner.oracle.trials.values() if t.score is not None]
     return predicted, {"trials": len(trials), "params": int(model.count_params())}
 
@@ -175,152 +319,434 @@ def run_autokeras(data, budget, seed, workdir):
     import keras
     import numpy as np
 
+    kind, problem = data["kind"], data["problem"]
     keras.utils.set_random_seed(seed)
-    classifier = autokeras.ImageClassifier(max_trials=10_000, seed=seed + 1, overwrite=True,
-                                           directory=str(workdir), project_name="autokeras")
-    _limit_oracle(classifier.tuner.oracle)
+    common = dict(max_trials=10_000, seed=seed + 1, overwrite=True, directory=str(workdir),
+                  project_name="autokeras")
+    head = (autokeras.ClassificationHead() if problem == "classification"
+            else autokeras.RegressionHead())
+    if kind == "image":
+        model = (autokeras.ImageClassifier(**common) if problem == "classification"
+                 else autokeras.ImageRegressor(**common))
+    elif kind == "tabular":
+        model = (autokeras.StructuredDataClassifier(**common) if problem == "classification"
+                 else autokeras.StructuredDataRegressor(**common))
+    else:  # AutoKeras 3 has no time-series task: its generic input and conv block
+        inputs = autokeras.Input()
+        model = autokeras.AutoModel(inputs=inputs, outputs=head(autokeras.ConvBlock()(inputs)),
+                                    **common)
+    x_train = _with_channel(np.asarray(data["x_train"], "float32"), kind)
+    x_test = _with_channel(np.asarray(data["x_test"], "float32"), kind)
+    y_train = data["y_train"]
+    if problem == "regression":
+        y_train = np.asarray(y_train, "float32")
+    _limit_oracle(model.tuner.oracle)
     _start_deadline(budget)
-    classifier.fit(data["x_train"][..., None], data["y_train"],
-                   callbacks=[_deadline_callback()], verbose=0)
+    model.fit(x_train, y_train, callbacks=[_deadline_callback()], verbose=0)
     _DEADLINE["active"] = False
-    predicted = np.asarray(classifier.predict(data["x_test"][..., None], verbose=0))
-    predicted = predicted.reshape(-1).astype(data["y_train"].dtype)
-    trials = [t for t in classifier.tuner.oracle.trials.values() if t.score is not None]
-    model = classifier.export_model()
-    return predicted, {"trials": len(trials), "params": int(model.count_params())}
+    predicted = np.asarray(model.predict(x_test, verbose=0))
+    if problem == "classification":
+        predicted = predicted.reshape(-1).astype(data["y_train"].dtype)
+    else:
+        predicted = predicted.reshape(-1).astype("float64")
+    trials = [t for t in model.tuner.oracle.trials.values() if t.score is not None]
+    exported = model.export_model()
+    return predicted, {"trials": len(trials), "params": int(exported.count_params())}
 
 
-RUNNERS = {"kerasnas": run_kerasnas, "kerastuner": run_kerastuner, "autokeras": run_autokeras}
+def plain_cnn(input_shape, num_classes, mean, variance):
+    """The image baseline: a fixed CNN a practitioner writes for small images.
+
+    Two blocks of two 3x3 convolutions (32 then 64 filters) with batch norm and
+    2x2 max-pooling, dropout 0.3, 128 dense units; Adam 1e-3.
+    """
+    import keras
+
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Normalization(axis=-1, mean=mean, variance=variance)(inputs)
+    for filters in (32, 64):
+        for _ in range(2):
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.Activation("relu")(x)
+        x = keras.layers.MaxPooling2D(2, padding="same")(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Dense(128, activation="relu")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    return _compile(keras.Model(inputs, _head(x, "classification", num_classes)),
+                    "classification", 1e-3)
+
+
+def run_baseline(data, budget, seed, workdir):
+    import numpy as np
+
+    kind, problem = data["kind"], data["problem"]
+    if kind == "tabular":
+        from sklearn import ensemble
+
+        cls = (ensemble.HistGradientBoostingClassifier if problem == "classification"
+               else ensemble.HistGradientBoostingRegressor)
+        model = cls(random_state=seed).fit(data["x_train"], data["y_train"])
+        return model.predict(data["x_test"]), {"trials": 1, "params": 0,
+                                               "model": cls.__name__}
+    if kind == "sequence":
+        from aeon.classification.convolution_based import MiniRocketClassifier
+
+        def panel(x):  # aeon wants (N, channels, length)
+            x = np.asarray(x, "float64")
+            return x[:, None, :] if x.ndim == 2 else np.transpose(x, (0, 2, 1))
+
+        model = MiniRocketClassifier(random_state=seed, n_jobs=1)
+        model.fit(panel(data["x_train"]), data["y_train"])
+        return model.predict(panel(data["x_test"])), {"trials": 1, "params": 0,
+                                                      "model": "MiniRocketClassifier"}
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    x_train = _with_channel(np.asarray(data["x_train"], "float32"), kind)
+    classes = np.unique(data["y_train"])
+    mean, variance = _stats(x_train)
+    model = plain_cnn(x_train.shape[1:], len(classes), mean, variance)
+    _start_deadline(budget)
+    history = model.fit(x_train, np.searchsorted(classes, data["y_train"]), epochs=100_000,
+                        batch_size=32, callbacks=[_deadline_callback()], verbose=0)
+    _DEADLINE["active"] = False
+    outputs = model.predict(_with_channel(np.asarray(data["x_test"], "float32"), kind),
+                            verbose=0)
+    return classes[np.argmax(outputs, axis=-1)], {
+        "trials": 1, "params": int(model.count_params()), "model": "plain CNN",
+        "epochs": len(history.history.get("loss", []))}
+
+
+RUNNERS = {"kerasnas": run_kerasnas, "kerastuner": run_kerastuner, "autokeras": run_autokeras,
+           "baseline": run_baseline}
+
+
+def score(data, predicted):
+    """`{"score": ...}` plus `accuracy` (classification) or `mse` and `r2` (regression)."""
+    import numpy as np
+
+    y = np.asarray(data["y_test"])
+    predicted = np.asarray(predicted).reshape(y.shape)
+    if data["problem"] == "classification":
+        accuracy = float(np.mean(predicted == y))
+        return {"score": accuracy, "accuracy": accuracy}
+    mse = float(np.mean((predicted.astype("float64") - y) ** 2))
+    r2 = 1.0 - mse / float(np.var(y))
+    return {"score": r2, "mse": mse, "r2": r2}
 
 
 def worker(arm, data_path, budget, seed, workdir, result_path):
-    """Runs one (arm, seed) and writes its test accuracy and wall time as JSON."""
+    """Runs one (arm, data set, budget, seed) and writes its score and wall time as JSON."""
     import numpy as np
 
     with np.load(data_path) as archive:
         data = {k: archive[k] for k in archive.files}
+    data["kind"], data["problem"] = str(data["kind"]), str(data["problem"])
     started = time.monotonic()
     predicted, info = RUNNERS[arm](data, budget, seed, Path(workdir))
     wall = time.monotonic() - started
-    accuracy = float(np.mean(np.asarray(predicted) == data["y_test"]))
-    Path(result_path).write_text(json.dumps({"arm": arm, "seed": seed, "budget": budget,
-                                             "test_accuracy": accuracy, "wall_s": wall,
-                                             **info}))
+    Path(result_path).write_text(json.dumps({
+        "arm": arm, "dataset": str(data["name"]), "seed": seed, "budget": budget,
+        **score(data, predicted), "wall_s": wall, **info}))
 
 
 # ------------------------------------------------------------------- driver
-def make_data(path, test_size, split_seed):
+def load(name, n_signals, signal_rank):
+    """`(x, y)` of a data set, in the form a user would pass it."""
+    import numpy as np
+
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        return digits.images.astype("float32"), digits.target
+    if name == "signals":
+        from kerasnas.bench.signals import make_signals
+
+        x, y = make_signals(n_signals, length=40, num_classes=10, seed=0)
+        return (x if signal_rank == 2 else x[..., None]), y
+    from sklearn import datasets
+
+    loader = {"breast_cancer": datasets.load_breast_cancer,
+              "diabetes": datasets.load_diabetes}[name]
+    x, y = loader(return_X_y=True)
+    return np.asarray(x, "float64"), np.asarray(y)
+
+
+def make_data(name, path, test_size, split_seed, n_signals, signal_rank):
     import numpy as np
     from sklearn.model_selection import train_test_split
 
-    from kerasnas.data import load_dataset
-
-    x, y = load_dataset("digits")
+    x, y = load(name, n_signals, signal_rank)
+    stratify = y if PROBLEMS[name] == "classification" else None
     x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=test_size, stratify=y, random_state=split_seed)
-    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    return len(x_train), len(x_test)
+        x, y, test_size=test_size, stratify=stratify, random_state=split_seed)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+             name=name, kind=KINDS[name], problem=PROBLEMS[name])
+    return x_train.shape, len(x_test)
 
 
-def run_one(arm, python, data_path, budget, seed, workdir, timeout):
-    run_dir = Path(workdir) / f"{arm}-seed{seed}"
+def python_for(arm, dataset, args):
+    if arm == "autokeras":
+        return args.autokeras_python
+    if arm == "baseline" and KINDS[dataset] == "sequence":
+        return args.aeon_python
+    return sys.executable
+
+
+def run_one(arm, dataset, python, data_path, budget, seed, workdir, timeout):
+    run_dir = Path(workdir) / f"{dataset}-b{budget:g}-{arm}-seed{seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
     result_path = run_dir / "result.json"
+    base = {"arm": arm, "dataset": dataset, "seed": seed, "budget": budget}
     command = [python, str(Path(__file__).resolve()), "--worker", arm, "--data", str(data_path),
-               "--budget", str(budget), "--seeds", str(seed), "--workdir", str(run_dir),
+               "--budgets", str(budget), "--seeds", str(seed), "--workdir", str(run_dir),
                "--result", str(result_path)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    if arm == "autokeras":
-        env["KERAS_BACKEND"] = "tensorflow"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT),
+               KERAS_BACKEND="tensorflow")
     started = time.monotonic()
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
                               cwd=run_dir)
     except subprocess.TimeoutExpired:
-        return {"arm": arm, "seed": seed, "error": f"timed out after {timeout} s"}
+        return {**base, "error": f"timed out after {timeout} s"}
     except OSError as err:
-        return {"arm": arm, "seed": seed, "error": f"cannot start {python}: {err}"}
+        return {**base, "error": f"cannot start {python}: {err}"}
+    (run_dir / "log.txt").write_text((proc.stdout or "") + (proc.stderr or ""))
     if proc.returncode != 0 or not result_path.exists():
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        return {"arm": arm, "seed": seed, "error": f"exit {proc.returncode}:\n{tail}"}
+        return {**base, "error": f"exit {proc.returncode}:\n{tail}"}
     result = json.loads(result_path.read_text())
     result["process_s"] = time.monotonic() - started
     return result
 
 
-def table(results, arms):
-    lines = ["| arm | runs | test accuracy (mean ± std) | per seed | wall s (mean) | trials (mean) |",
-             "|---|---|---|---|---|---|"]
-    for arm in arms:
-        ok = [r for r in results if r["arm"] == arm and "error" not in r]
-        failed = [r for r in results if r["arm"] == arm and "error" in r]
-        if not ok:
-            lines.append(f"| {arm} | 0 ({len(failed)} failed) | – | – | – | – |")
-            continue
-        acc = [r["test_accuracy"] for r in ok]
-        std = statistics.stdev(acc) if len(acc) > 1 else 0.0
-        seeds = ", ".join(f"{r['test_accuracy']:.4f}" for r in ok)
-        lines.append(f"| {arm} | {len(ok)}{f' ({len(failed)} failed)' if failed else ''} | "
-                     f"{statistics.mean(acc):.4f} ± {std:.4f} | {seeds} | "
-                     f"{statistics.mean(r['wall_s'] for r in ok):.0f} | "
-                     f"{statistics.mean(r['trials'] for r in ok):.1f} |")
+def _label(arm, dataset):
+    return f"baseline: {BASELINE_NAMES[KINDS[dataset]]}" if arm == "baseline" else arm
+
+
+def table(results):
+    """Markdown: one row per (data set, arm), one score column per budget."""
+    budgets = sorted({r["budget"] for r in results})
+    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in results)]
+    arms = [a for a in ARMS if any(r["arm"] == a for r in results)]
+    head = ["data set (metric)", "arm"]
+    for b in budgets:
+        head += [f"{b:g} s: score (mean ± std)", f"{b:g} s: per seed", f"{b:g} s: wall s",
+                 f"{b:g} s: trials"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for dataset in datasets:
+        metric = "accuracy" if PROBLEMS[dataset] == "classification" else "R²"
+        for arm in arms:
+            row = [f"{dataset} ({metric})", _label(arm, dataset)]
+            for b in budgets:
+                runs = [r for r in results
+                        if (r["dataset"], r["arm"], r["budget"]) == (dataset, arm, b)]
+                ok = sorted((r for r in runs if "error" not in r), key=lambda r: r["seed"])
+                failed = len(runs) - len(ok)
+                if not ok:
+                    row += [f"– ({failed} failed)" if failed else "–", "–", "–", "–"]
+                    continue
+                values = [r["score"] for r in ok]
+                std = statistics.stdev(values) if len(values) > 1 else 0.0
+                note = f" ({failed} failed)" if failed else ""
+                row += [f"{statistics.mean(values):.4f} ± {std:.4f}{note}",
+                        ", ".join(f"{v:.4f}" for v in values),
+                        f"{statistics.mean(r['wall_s'] for r in ok):.0f}",
+                        f"{statistics.mean(r.get('trials', 0) for r in ok):.1f}"]
+            lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------- plot
+COLORS = {"kerasnas": "#d62728", "kerastuner": "#1f77b4", "autokeras": "#2ca02c",
+          "baseline": "#7f7f7f"}
+
+
+def plot_svg(results, path):
+    """Score against budget, one panel per data set: each arm's mean (line) and seeds (dots)."""
+    ok = [r for r in results if "error" not in r]
+    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in ok)]
+    if not datasets:
+        return None
+    budgets = sorted({r["budget"] for r in ok})
+    pw, ph, ml, mt, mb = 260, 200, 52, 34, 40
+    width = ml + len(datasets) * (pw + ml) + 10
+    height = mt + ph + mb + 30
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<rect width="{width}" height="{height}" fill="white"/>']
+    for i, dataset in enumerate(datasets):
+        x0 = ml + i * (pw + ml)
+        runs = [r for r in ok if r["dataset"] == dataset]
+        lo, hi = min(r["score"] for r in runs), max(r["score"] for r in runs)
+        pad = max((hi - lo) * 0.1, 0.005)
+        lo, hi = lo - pad, hi + pad
+
+        def px(b, x0=x0):
+            if len(budgets) == 1:
+                return x0 + pw / 2
+            return x0 + 15 + (pw - 30) * budgets.index(b) / (len(budgets) - 1)
+
+        def py(v, lo=lo, hi=hi):
+            return mt + ph - (v - lo) / (hi - lo) * ph
+
+        metric = "test accuracy" if PROBLEMS[dataset] == "classification" else "test R²"
+        out.append(f'<text x="{x0 + pw / 2}" y="{mt - 12}" text-anchor="middle" '
+                   f'font-size="13">{dataset} ({metric})</text>')
+        out.append(f'<rect x="{x0}" y="{mt}" width="{pw}" height="{ph}" fill="none" '
+                   f'stroke="#444"/>')
+        for k in range(5):
+            v = lo + (hi - lo) * k / 4
+            out.append(f'<line x1="{x0}" x2="{x0 + pw}" y1="{py(v):.1f}" y2="{py(v):.1f}" '
+                       f'stroke="#eee"/>')
+            out.append(f'<text x="{x0 - 4}" y="{py(v) + 4:.1f}" text-anchor="end">{v:.3f}</text>')
+        for b in budgets:
+            out.append(f'<text x="{px(b):.1f}" y="{mt + ph + 15}" text-anchor="middle">'
+                       f'{b:g} s</text>')
+        out.append(f'<text x="{x0 + pw / 2}" y="{mt + ph + 30}" text-anchor="middle">'
+                   f'budget</text>')
+        for j, arm in enumerate(ARMS):
+            points = []
+            for b in budgets:
+                values = [r["score"] for r in runs if (r["arm"], r["budget"]) == (arm, b)]
+                dx = (j - 1.5) * 4  # spread arms sideways so dots do not hide each other
+                for v in values:
+                    out.append(f'<circle cx="{px(b) + dx:.1f}" cy="{py(v):.1f}" r="2.5" '
+                               f'fill="{COLORS[arm]}" fill-opacity="0.5"/>')
+                if values:
+                    points.append((px(b) + dx, py(statistics.mean(values))))
+            if len(points) > 1:
+                coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+                out.append(f'<polyline points="{coords}" fill="none" stroke="{COLORS[arm]}" '
+                           f'stroke-width="2"/>')
+            for x, y in points:
+                out.append(f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" '
+                           f'fill="{COLORS[arm]}"/>')
+    legend = ["kerasnas", "kerastuner", "autokeras",
+              "baseline (plain CNN / MiniRocket / HistGradientBoosting)"]
+    for j, (arm, text) in enumerate(zip(ARMS, legend, strict=True)):
+        lx = ml + j * 190
+        out.append(f'<rect x="{lx}" y="{height - 14}" width="10" height="10" '
+                   f'fill="{COLORS[arm]}"/>')
+        out.append(f'<text x="{lx + 14}" y="{height - 5}">{text}</text>')
+    out.append("</svg>")
+    Path(path).write_text("\n".join(out) + "\n")
+    return path
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=float, default=120.0,
-                        help="search wall-clock seconds per run (default 120)")
+    parser.add_argument("--budgets", type=float, nargs="+", default=[60.0, 180.0],
+                        help="wall-clock seconds per run, one set of runs each (default 60 180)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="a single budget (same as --budgets B; kept for old commands)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
                         help="seeds, one run per arm each (default 1 2 3)")
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS),
+                        help="data sets (default all four)")
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS),
-                        help="arms to run (default all three)")
+                        help="arms to run (default all four)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: digits, budget 15 s, seed 1, 600 signals "
+                             "(explicit --datasets/--budgets/--seeds still win)")
+    parser.add_argument("--signals", type=int, default=5000,
+                        help="number of generated signals (default 5000)")
+    parser.add_argument("--signal-rank", type=int, choices=(2, 3), default=2,
+                        help="pass signals as (N, 40) (2, default) or (N, 40, 1) (3)")
     parser.add_argument("--test-size", type=float, default=0.25,
-                        help="test share of digits (default 0.25)")
+                        help="test share of every data set (default 0.25)")
     parser.add_argument("--split-seed", type=int, default=0,
                         help="seed of the fixed train/test split (default 0)")
-    parser.add_argument("--autokeras-python", default=str(ROOT / ".venv-autokeras" / "bin" /
-                                                          "python"),
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at once (default 1; 2 shares the cores between two runs)")
+    parser.add_argument("--autokeras-python",
+                        default=str(ROOT / ".venv-autokeras" / "bin" / "python"),
                         help="Python of the AutoKeras virtual environment "
                              "(default .venv-autokeras/bin/python)")
+    parser.add_argument("--aeon-python", default=str(ROOT / ".venv-aeon" / "bin" / "python"),
+                        help="Python with aeon for the MiniRocket baseline "
+                             "(default .venv-aeon/bin/python)")
     parser.add_argument("--workdir", default=None,
                         help="folder for data, searches and results (default: a temp folder)")
     parser.add_argument("--out", default=None,
                         help="JSON file for all runs (default WORKDIR/one_liner_results.json)")
+    parser.add_argument("--plot", default=None,
+                        help="SVG of score against budget (default WORKDIR/one_liner.svg)")
+    parser.add_argument("--replot", nargs="+", default=None, metavar="RESULTS",
+                        help="no runs: print the table and draw the plot from these JSON files")
     parser.add_argument("--worker", choices=ARMS, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    if args.budget <= 0:
-        parser.error("--budget must be > 0")
+    if args.budget is not None:
+        args.budgets = [args.budget]
+    if args.quick:
+        given = set(argv)
+        if "--datasets" not in given:
+            args.datasets = ["digits"]
+        if not given & {"--budgets", "--budget"}:
+            args.budgets = [15.0]
+        if "--seeds" not in given:
+            args.seeds = [1]
+        if "--signals" not in given:
+            args.signals = 600
+    if any(b <= 0 for b in args.budgets):
+        parser.error("--budgets must be > 0")
+    if args.jobs < 1:
+        parser.error("--jobs must be >= 1")
 
     if args.worker:
-        worker(args.worker, args.data, args.budget, args.seeds[0], args.workdir, args.result)
+        worker(args.worker, args.data, args.budgets[0], args.seeds[0], args.workdir,
+               args.result)
+        return
+
+    if args.replot:
+        results = [r for f in args.replot for r in json.loads(Path(f).read_text())]
+        print(table(results))
+        if args.plot:
+            print(f"\nPlot: {plot_svg(results, args.plot)}")
         return
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="one_liner_"))
     workdir.mkdir(parents=True, exist_ok=True)
-    data_path = workdir / "digits_split.npz"
-    n_train, n_test = make_data(data_path, args.test_size, args.split_seed)
-    print(f"digits: {n_train} train / {n_test} test examples; budget {args.budget:.0f} s per "
-          f"run; seeds {args.seeds}; workdir {workdir}", flush=True)
-    timeout = int(args.budget * 4 + 600)
-    results = []
-    for seed in args.seeds:
-        for arm in args.arms:
-            python = args.autokeras_python if arm == "autokeras" else sys.executable
-            result = run_one(arm, python, data_path, args.budget, seed, workdir, timeout)
-            results.append(result)
-            if "error" in result:
-                print(f"{arm:>10} seed {seed}: FAILED {result['error']}", flush=True)
-            else:
-                print(f"{arm:>10} seed {seed}: test accuracy {result['test_accuracy']:.4f}, "
-                      f"wall {result['wall_s']:.0f} s, {result['trials']} trials", flush=True)
+    paths = {}
+    for dataset in args.datasets:
+        paths[dataset] = workdir / f"{dataset}_split.npz"
+        shape, n_test = make_data(dataset, paths[dataset], args.test_size, args.split_seed,
+                                  args.signals, args.signal_rank)
+        print(f"{dataset}: train x {shape}, {n_test} test examples", flush=True)
+    print(f"budgets {args.budgets} s; seeds {args.seeds}; arms {args.arms}; jobs {args.jobs}; "
+          f"workdir {workdir}", flush=True)
     out = Path(args.out) if args.out else workdir / "one_liner_results.json"
-    out.write_text(json.dumps(results, indent=1))
+    plot = Path(args.plot) if args.plot else workdir / "one_liner.svg"
+    plan = [(budget, seed, dataset, arm) for budget in sorted(args.budgets)
+            for seed in args.seeds for dataset in args.datasets for arm in args.arms]
+    results, lock = [], threading.Lock()
+
+    def execute(job):
+        budget, seed, dataset, arm = job
+        timeout = int(budget * 4 + 600)
+        result = run_one(arm, dataset, python_for(arm, dataset, args), paths[dataset], budget,
+                         seed, workdir, timeout)
+        with lock:
+            results.append(result)
+            out.write_text(json.dumps(results, indent=1))  # written as it goes
+            where = f"{dataset:>13} {arm:>10} budget {budget:g} seed {seed}"
+            if "error" in result:
+                print(f"{where}: FAILED {result['error']}", flush=True)
+            else:
+                print(f"{where}: score {result['score']:.4f}, wall {result['wall_s']:.0f} s, "
+                      f"{result.get('trials', 0)} trials", flush=True)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(execute, plan))
     print()
-    print(table(results, args.arms))
-    print(f"\nAll runs: {out}")
+    print(table(results))
+    print(f"\nAll runs: {out}\nPlot: {plot_svg(results, plot)}")
 
 
 if __name__ == "__main__":
