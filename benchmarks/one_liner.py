@@ -561,6 +561,7 @@ def table(results):
 
 
 # --------------------------------------------------------------------- plot
+SPAN = {"classification": 0.3, "regression": 0.8}  # most of the y axis shown below the best
 COLORS = {"kerasnas": "#d62728", "kerastuner": "#1f77b4", "autokeras": "#2ca02c",
           "baseline": "#7f7f7f"}
 
@@ -582,6 +583,9 @@ def plot_svg(results, path):
         x0 = ml + i * (pw + ml)
         runs = [r for r in ok if r["dataset"] == dataset]
         lo, hi = min(r["score"] for r in runs), max(r["score"] for r in runs)
+        # A far-off score (an R² of -4) would flatten the rest: the axis spans at most
+        # SPAN below the best; scores under it sit on the bottom edge, labelled.
+        lo = max(lo, hi - SPAN[PROBLEMS[dataset]])
         pad = max((hi - lo) * 0.1, 0.005)
         lo, hi = lo - pad, hi + pad
 
@@ -591,7 +595,7 @@ def plot_svg(results, path):
             return x0 + 15 + (pw - 30) * budgets.index(b) / (len(budgets) - 1)
 
         def py(v, lo=lo, hi=hi):
-            return mt + ph - (v - lo) / (hi - lo) * ph
+            return mt + ph - (max(v, lo) - lo) / (hi - lo) * ph
 
         metric = "test accuracy" if PROBLEMS[dataset] == "classification" else "test R²"
         out.append(f'<text x="{x0 + pw / 2}" y="{mt - 12}" text-anchor="middle" '
@@ -616,6 +620,9 @@ def plot_svg(results, path):
                 for v in values:
                     out.append(f'<circle cx="{px(b) + dx:.1f}" cy="{py(v):.1f}" r="2.5" '
                                f'fill="{COLORS[arm]}" fill-opacity="0.5"/>')
+                    if v < lo:
+                        out.append(f'<text x="{px(b) + dx + 4:.1f}" y="{mt + ph - 4}" '
+                                   f'fill="{COLORS[arm]}">↓{v:.2f}</text>')
                 if values:
                     points.append((px(b) + dx, py(statistics.mean(values))))
             if len(points) > 1:
