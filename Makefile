@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(PY) -m kerasnas.cli search --data digits --seed 1 --time-budget 150 --epochs 6 --directory demo_output --overwrite
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" --durations=15
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

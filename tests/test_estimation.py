@@ -171,6 +171,7 @@ def test_the_callback_stops_a_real_fit_and_records_when(digits):
 
 
 # ----------------------------------------------------------- successive halving
+@pytest.mark.slow  # a real multi-rung search: ~150 s at load 15
 def test_successive_halving_promotes_the_top_fraction_and_continues(tmp_path):
     from sklearn.datasets import load_digits
 

@@ -15,6 +15,7 @@ FAST = {"min_steps": 0, "cv_folds": None, "verbose": 0}
 TINY_RESIDUAL = {"space": "residual", "blocks": (1,), "widths": (8,), "kernels": (3,)}
 
 
+@pytest.mark.slow  # 2 trials x 5 folds x ~75 epochs: several minutes on a loaded 2-core machine
 def test_forty_examples_of_an_easy_sequence_task_end_well_above_chance(tmp_path):
     """Default recipe (steps, not epochs) and k-fold selection on 40 training series."""
     x, y = make_signals(40, length=40, num_classes=2, noise=0.3, seed=0)
@@ -55,6 +56,7 @@ def test_time_budget_without_max_trials_uses_the_budget(tmp_path):
     assert resolve_max_trials("auto", None) == 20 and resolve_max_trials(7, budget) == 7
 
 
+@pytest.mark.slow  # builds the 8x64 TCN: ~3 min at load 15
 def test_hand_designs_are_the_first_trials(tmp_path):
     x, y = make_signals(120, length=40, num_classes=3, noise=0.3, seed=0)
     space = ResidualSpace((40, 1), 3)

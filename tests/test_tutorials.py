@@ -15,7 +15,12 @@ def test_tutorials_exist():
     assert TUTORIALS, f"no tutorials/NN_*.py found under {ROOT}"
 
 
-@pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+# The longer tutorials (Net2Net, hardware, cheap estimation) run in `make test-slow`.
+SLOW = {"06_net2net", "07_hardware_aware", "08_cheap_estimation"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p
+                                  for p in TUTORIALS], ids=[p.stem for p in TUTORIALS])
 def test_tutorial_runs(path, tmp_path):
     env = {**os.environ, "KERASNAS_FAST": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env,
