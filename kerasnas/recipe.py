@@ -87,7 +87,7 @@ class TrainingRecipe:
             patience = max(int(patience), math.ceil(planned / 5))
         return Plan(planned, batch, patience)
 
-    def callbacks(self, epochs: int, initial_epoch: int = 0) -> list:
+    def callbacks(self, epochs: int) -> list:
         """Keras callbacks that apply the schedule over `epochs`."""
         if self.lr_schedule == "constant":
             return []

@@ -25,7 +25,7 @@ Example:
 812.4
 """
 
-import importlib
+from kerasnas.lazy import lazy_attributes
 
 _LAZY = {
     "PROXIES": "kerasnas.estimation.proxies",
@@ -55,15 +55,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'kerasnas.estimation' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -24,7 +24,7 @@ Example:
 >>> tflite_accuracy(conv.flatbuffer, x_val, y_val)                       # doctest: +SKIP
 """
 
-import importlib
+from kerasnas.lazy import lazy_attributes
 
 _LAZY = {
     "MODES": "kerasnas.hardware.conversion",
@@ -57,15 +57,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'kerasnas.hardware' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -18,7 +18,7 @@ Example:
 >>> model = space.build_architecture(space.sample(np.random.default_rng(0)))
 """
 
-import importlib
+from kerasnas.lazy import lazy_attributes
 
 _LAZY = {
     "Architecture": "kerasnas.spaces.architecture",
@@ -48,15 +48,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'kerasnas.spaces' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -17,7 +17,7 @@ Example:
 'best.svg'
 """
 
-import importlib
+from kerasnas.lazy import lazy_attributes
 
 _LAZY = {
     "draw_architecture": "kerasnas.viz.draw",
@@ -32,11 +32,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'kerasnas.viz' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
