@@ -8,7 +8,8 @@ and a w step on a training batch (first or second order), and `derive()` turns
 
 Files, in the paper's order: `supernet.py` (mixed op, search cells),
 `model.py` (the bilevel `train_step`), `derive.py` (α -> architecture),
-`search.py` (the entry point, α trajectory, DARTS+ early stopping).
+`search.py` (the entry point, α trajectory, DARTS+ early stopping);
+`one_liner.py` and `oracle.py` plug it into `kerasnas.search(strategy="darts")`.
 
 Example:
 

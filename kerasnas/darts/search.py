@@ -77,6 +77,20 @@ class DartsResult:
         """`skip_connect` edges of the architecture derived after each epoch."""
         return [count_op(a, "skip_connect", _normal_cell(a)) for a in self.architectures]
 
+    def record(self) -> dict:
+        """The search as plain JSON data (no model): what `SearchResult.darts` keeps.
+
+        Keys: `architecture` (string), `order`, `ops`, `alpha_trajectory`,
+        `architectures` (strings, one per epoch), `skip_counts`, `search_seconds`,
+        `epochs` (finished), `stopped_early`, `history`.
+        """
+        return {"architecture": str(self.architecture), "order": int(self.order),
+                "ops": list(self.ops), "alpha_trajectory": self.alpha_trajectory,
+                "architectures": [str(a) for a in self.architectures],
+                "skip_counts": self.skip_counts(), "search_seconds": float(self.search_seconds),
+                "epochs": len(self.alpha_trajectory), "stopped_early": self.stopped_early,
+                "history": {k: [float(v) for v in vals] for k, vals in self.history.items()}}
+
 
 def _normal_cell(arch):
     names = getattr(arch.encoding, "cell_names", None)
@@ -110,15 +124,25 @@ class AlphaRecorder(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops the search at the end of the first epoch past `seconds` of wall time."""
+    """Stops the search once `seconds` of wall time have passed.
+
+    Checked after every batch, so an epoch longer than the budget is cut in the
+    middle; the first epoch always finishes, so there is an α to derive from.
+    """
 
     def __init__(self, seconds):
         super().__init__()
         self.seconds = seconds
         self.start = time.perf_counter()
+        self.epochs_done = 0
 
     def on_epoch_end(self, epoch, logs=None):
+        self.epochs_done = epoch + 1
         if time.perf_counter() - self.start > self.seconds:
+            self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epochs_done and time.perf_counter() - self.start > self.seconds:
             self.model.stop_training = True
 
 
@@ -133,7 +157,8 @@ def paired_dataset(x_train, y_train, x_val, y_val, batch_size=BATCH_SIZE, seed=N
 
 def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH_SIZE, order=1,
            learning_rate=W_LEARNING_RATE, min_learning_rate=W_MIN_LEARNING_RATE, max_skips=None,
-           time_budget=None, seed=None, verbose=0, run_eagerly=False) -> DartsResult:
+           time_budget=None, seed=None, verbose=0, run_eagerly=False,
+           callbacks=None) -> DartsResult:
     """Searches `space` with DARTS and returns the derived architecture.
 
     Args:
@@ -148,12 +173,15 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
         learning_rate, min_learning_rate: w's cosine schedule (default 0.025 -> 0.001).
         max_skips: DARTS+ early stopping threshold on `skip_connect` edges (default None: off;
             DARTS+ uses 2).
-        time_budget: Seconds; the search stops after the epoch that passes it (default None).
+        time_budget: Seconds; the search stops at the first batch past it, the first
+            epoch always finishing (default None: no limit).
         seed: Seeds the split, α's initialisation, the shuffles and Keras (default None).
         verbose: Keras `fit` verbosity (default 0).
         run_eagerly: Run the train step eagerly (default False: traced once by
             `tf.function`; tracing the second-order step costs seconds, more than
             a handful of eager steps of a tiny supernet take).
+        callbacks: Extra Keras callbacks of the supernet `fit` (default None), e.g. a
+            progress display; they run after the α recorder.
 
     Returns:
         A `DartsResult`.
@@ -187,9 +215,11 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
     model.compile_search(epochs * steps_per_epoch, learning_rate, min_learning_rate,
                          run_eagerly=bool(run_eagerly))
     recorder = AlphaRecorder(max_skips)
-    callbacks = [recorder] + ([TimeBudget(time_budget)] if time_budget else [])
+    callbacks = [recorder] + ([TimeBudget(time_budget)] if time_budget else []) \
+        + list(callbacks or [])
     data = paired_dataset(x, y, x_val, y_val, batch_size, seed)
-    history = model.fit(data, epochs=int(epochs), callbacks=callbacks, verbose=verbose)
+    history = model.fit(data, epochs=int(epochs), callbacks=callbacks, verbose=verbose,
+                        shuffle=False)  # paired_dataset shuffles both halves itself
     return DartsResult(architecture=recorder.architectures[-1],
                        alpha_trajectory=recorder.trajectory, architectures=recorder.architectures,
                        ops=model.supernet.ops, history=history.history, order=order,
