@@ -22,7 +22,6 @@ import numpy as np
 
 from kerasnas.api_names import DEFAULT_ROOT, RESULT_DIR, SPACES, STRATEGIES  # noqa: F401
 from kerasnas.search_checks import (
-    _check_space,
     _objective_text,
     _resolve_objective,
     check_search_args,
@@ -35,6 +34,7 @@ from kerasnas.search_setup import (  # noqa: F401
     _make_space,
     _make_strategy,
     _record,
+    _space_for_strategy,
 )
 
 
@@ -183,15 +183,15 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
 
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-    if space == "auto" and strategy == "net2net" and task.kind != "tabular":
-        space, space_class = _check_space("macro", space_args)  # Net2Net grows chains, not cells
+    space, space_class = _space_for_strategy(strategy, space, space_class, task, space_args)
     hypermodel = _make_space(space, space_class, task, space_args, learning_rate,
                              lambda: normalization_layers(data))
     named_strategy = isinstance(strategy, str) and strategy != "net2net"
     warm = hypermodel.hand_designs() if named_strategy and hasattr(hypermodel,
                                                                    "hand_designs") else []
     oracle, strategy_name = _make_strategy(strategy, objective, max_trials, seed,
-                                           strategy_args or {}, warm_start=warm)
+                                           strategy_args or {}, warm_start=warm,
+                                           context=(hypermodel, data, started, time_budget, verbose))
     recipe = TrainingRecipe(batch_size=batch_size, min_steps=int(min_steps),
                             lr_schedule=lr_schedule)
     settings = {

@@ -8,6 +8,10 @@ STRATEGIES = {
     "reinforce": ("ReinforceController", {}),
     "ppo": ("ReinforceController", {"ppo": True}),
     "net2net": ("Net2NetSearch", {}),
+    # One-shot DARTS (`kerasnas.darts.one_liner`, `kerasnas.darts.oracle.DartsOracle`): a supernet
+    # search whose derived architecture is the one trial; first and second order.
+    "darts": ("DartsOracle", {"order": 1}),
+    "darts2": ("DartsOracle", {"order": 2}),
 }
 
 #: Space names accepted by `search(space=...)`: name -> class in kerasnas.spaces.

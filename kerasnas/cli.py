@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-_STRATEGIES = ("auto", "random", "evolution", "bayesian", "reinforce", "ppo")
+_STRATEGIES = ("auto", "random", "evolution", "bayesian", "reinforce", "ppo", "darts", "darts2")
 _SPACES = ("auto", "macro", "cell", "nb201", "dense", "residual")
 _FORMATS = ("keras", "savedmodel", "tflite")
 
@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "x, y) or FILE.csv (with a header row)")
     s.add_argument("--target", help="CSV target column (default: the last column)")
     s.add_argument("--strategy", default="auto", choices=_STRATEGIES,
-                   help="search strategy (default: auto = regularized evolution, else random)")
+                   help="search strategy (default: auto = regularized evolution, else random;"
+                        " darts / darts2: one-shot DARTS, first / second order, on a cell space)")
     s.add_argument("--space", default="auto", choices=_SPACES,
                    help="search space (default: auto = residual conv stacks for "
                         "images/sequences, MLPs for tables)")

@@ -169,4 +169,7 @@ def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stop
     _check_int(ensemble, "ensemble")
     strategy = _check_strategy(strategy)
     space, space_class = _check_space(space, space_args)
+    from kerasnas.darts.one_liner import check_space as check_darts_space
+
+    check_darts_space(strategy, space, space_class)  # DARTS has supernets for 2 spaces only
     return CheckedArgs(max_trials, time_budget, epochs, strategy, space, space_class)
