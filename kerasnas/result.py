@@ -88,11 +88,14 @@ class SearchResult:
             no better than a baseline; shown by `summary()` and the report.
         search_time: Wall-clock seconds of the search phase (without the refit).
         directory: The Keras Tuner project folder of the search.
+        darts: For `strategy="darts"` / `"darts2"`, the supernet search's record
+            (`kerasnas.darts.DartsResult.record()`: `alpha_trajectory`, the softmax of α per
+            cell type per epoch, the architecture derived after each epoch, ...); else None.
     """
 
     def __init__(self, *, model, architecture, task, objective, history, refit_history=None,
                  stopped_by=None, search_time=None, directory=None, baselines=None,
-                 warnings=None):
+                 warnings=None, darts=None):
         self.model = model
         self.architecture = architecture
         self.task = task
@@ -104,6 +107,7 @@ class SearchResult:
         self.directory = None if directory is None else str(directory)
         self.baselines = dict(baselines or {})
         self.warnings = list(warnings or [])
+        self.darts = darts if darts is not None else _darts_record(self.directory)
 
     # ------------------------------------------------------------ records
     @property
@@ -231,6 +235,7 @@ class SearchResult:
             "directory": self.directory,
             "baselines": self.baselines,
             "warnings": self.warnings,
+            "darts": self.darts,
         }
         data["layer_modules"] = _layer_modules(self.model)
         _write_atomically(directory / _RESULT_FILE, json.dumps(_jsonable(data), indent=1))
@@ -258,7 +263,8 @@ class SearchResult:
                    history=[TrialRecord(**r) for r in data["history"]],
                    refit_history=data["refit_history"], stopped_by=data["stopped_by"],
                    search_time=data["search_time"], directory=data["directory"],
-                   baselines=data.get("baselines"), warnings=data.get("warnings"))
+                   baselines=data.get("baselines"), warnings=data.get("warnings"),
+                   darts=data.get("darts"))
 
     def plot_architecture(self):
         """The best architecture drawn as SVG (a `kerasnas.viz.Drawing`; `.save("a.svg")`)."""
@@ -350,6 +356,15 @@ def _write_atomically(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(f.name, path)
+
+
+def _darts_record(directory):
+    """The record a DARTS search left in its project folder (`kerasnas.darts.oracle`), or None."""
+    if directory is None or not (Path(directory) / "darts.json").exists():
+        return None
+    from kerasnas.darts.oracle import read_record
+
+    return read_record(directory)
 
 
 def _finite(value) -> bool:

@@ -50,10 +50,17 @@ def _make_space(space, space_class, task, space_args, learning_rate, preprocessi
 AUTO_EVOLUTION = {"population_size": 8, "sample_size": 3}
 
 
-def _make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_start=()):
+def _make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_start=(),
+                   context=None):
+    """`(oracle, name)`; `context` is `(space, data, start time, time_budget, verbose)`, which
+    the one-shot strategies (DARTS) need to run their supernet search."""
     import keras_tuner
 
     import kerasnas.oracles
+    from kerasnas.darts import one_liner
+
+    if one_liner.is_darts(strategy):
+        return one_liner.make_oracle(strategy, objective, seed, strategy_args, context), strategy
 
     if isinstance(strategy, keras_tuner.Oracle):
         if getattr(strategy.objective, "name", None) == "default_objective":
@@ -81,6 +88,20 @@ def _make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_st
     except TypeError as err:
         raise TypeError(f"Bad strategy_args for {class_name}: {err}") from None
     return oracle, name
+
+
+def _space_for_strategy(strategy, space, space_class, task, space_args):
+    """`(space, class)` for strategies that search one family when `space="auto"`: Net2Net
+    grows chains (`MacroSpace`), DARTS searches cells (`darts.one_liner.AUTO_SPACE`)."""
+    from kerasnas.darts import one_liner
+    from kerasnas.search_checks import _check_space
+
+    if one_liner.is_darts(strategy):
+        name = one_liner.space_for(strategy, task)  # raises for tables
+        return _check_space(name, space_args) if space == "auto" else (space, space_class)
+    if space == "auto" and strategy == "net2net" and task.kind != "tabular":
+        return _check_space("macro", space_args)
+    return space, space_class
 
 
 def _fingerprint(settings, data):
