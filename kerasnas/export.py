@@ -77,7 +77,19 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
         raise ValueError(f"version must be a positive int (TF Serving's folder name), got {version!r}.")
     if not name or os.sep in str(name) or name in (".", ".."):
         raise ValueError(f"name must be a plain folder/file name, got {name!r}.")
-    directory = Path(directory)
+    if not (hasattr(model, "inputs") and hasattr(model, "save")):
+        raise TypeError(f"model must be a built keras.Model; got {type(model).__name__}. Pass "
+                        "result.model, or load one with keras.saving.load_model(path).")
+    from kerasnas.preflight import check_writable_directory
+
+    directory = check_writable_directory(directory, what="export directory")
+    target = directory / name / str(version)
+    if "savedmodel" in formats and target.exists() and any(target.iterdir()):
+        # Checked before any format is written, so a refused export changes no file.
+        raise ValueError(f"{target} already exists and is not empty; choose another version "
+                         f"(next_version(directory) gives {next_version(directory, name)}; "
+                         "--version in the CLI) or remove it (TF Serving never overwrites a "
+                         "version).")
     classification = classes is not None or is_classifier(model)
     model = deployment_model(model, input_shape, input_dtype, input_name=input_name)
     directory.mkdir(parents=True, exist_ok=True)

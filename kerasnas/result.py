@@ -252,9 +252,19 @@ class SearchResult:
                 "printed as 'result saved to'.")
         import keras
 
+        from kerasnas.preflight import read_json
         from kerasnas.spaces.architecture import Architecture
 
-        data = json.loads((directory / _RESULT_FILE).read_text())
+        rerun = ("Save the result again (SearchResult.save) or re-run the same "
+                 "kerasnas.search() call, which resumes from its trials")
+        data = read_json(directory / _RESULT_FILE, what="a saved search result", fix=rerun)
+        missing = sorted({"task", "objective", "history"} - set(data)) \
+            if isinstance(data, dict) else ["task"]
+        if missing or not (directory / _MODEL_FILE).is_file():
+            lacks = missing or [_MODEL_FILE]
+            raise ValueError(f"{directory} is not a kerasnas search result: it lacks {lacks}. "
+                             f"Pass the folder kerasnas.search() saved (its 'result saved to'), "
+                             f"or {rerun[0].lower()}{rerun[1:]}.")
         _import_layer_modules(data.get("layer_modules", ()))
         model = keras.saving.load_model(directory / _MODEL_FILE)
         arch = data["architecture"]

@@ -86,7 +86,10 @@ def _make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_st
     try:
         oracle = cls(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
     except TypeError as err:
-        raise TypeError(f"Bad strategy_args for {class_name}: {err}") from None
+        from kerasnas.preflight import accepted_arguments
+
+        raise TypeError(f"Bad strategy_args for {class_name}: {err}. {class_name} accepts "
+                        f"{accepted_arguments(cls)}.") from None
     return oracle, name
 
 
@@ -116,11 +119,15 @@ def _fingerprint(settings, data):
 def _check_or_write_meta(directory: Path, settings: dict, overwrite: bool):
     import shutil
 
+    from kerasnas.preflight import check_writable_directory, read_json
+
     meta = directory / _META_FILE
+    check_writable_directory(directory)  # a file, unwritable or a full disk: before any change
     if overwrite and directory.exists():
         shutil.rmtree(directory)
     if meta.exists():
-        saved = json.loads(meta.read_text())
+        saved = read_json(meta, what="search metadata", fix="Pass overwrite=True to start "
+                          "afresh, or choose another directory")
         differs = sorted(k for k in ("space", "strategy", "objective", "task")
                          if saved.get(k) != json.loads(json.dumps(settings[k], default=str)))
         if differs:

@@ -58,7 +58,8 @@ def encode_labels(y, task, *, name="y"):
     except (KeyError, TypeError):
         unseen = sorted({repr(v) for v in values if _unseen(v, lookup)})
         raise ValueError(f"{name} has label(s) {', '.join(unseen[:5])} not seen in training; "
-                         f"the known classes are {list(task.classes)}.") from None
+                         f"the known classes are {list(task.classes)}. Encode validation labels "
+                         "like the training labels (same values, same type).") from None
 
 
 def _unseen(value, lookup):

@@ -65,6 +65,10 @@ class ArchitectureOracle(keras_tuner.Oracle):
 
     def __init__(self, objective=None, max_trials=100, space=None, seed=None,
                  max_collisions=100, warm_start=(), **kwargs):
+        if max_trials is not None and (isinstance(max_trials, bool) or int(max_trials) != max_trials
+                                       or max_trials < 1):
+            raise ValueError(f"max_trials must be a positive int or None (no limit); got "
+                             f"{max_trials!r}. Pass e.g. max_trials=100.")
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         if seed is not None:
             self.seed = self._seed_state = int(seed)
@@ -217,6 +221,12 @@ class ArchitectureOracle(keras_tuner.Oracle):
         return state
 
     def set_state(self, state):
+        if "kerasnas" not in state:
+            raise ValueError(
+                f"The saved oracle state has no kerasnas part: it was written by another oracle "
+                f"({state.get('class_name', 'a Keras Tuner oracle')}), not a kerasnas strategy, "
+                f"so {type(self).__name__} cannot resume it. Pass overwrite=True to start "
+                "afresh, or choose another directory / project_name.")
         super().set_state(state)
         if self._space is None:
             self._encoding = None  # re-read from the restored hyperparameters
