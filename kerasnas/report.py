@@ -98,6 +98,12 @@ def render_report(result) -> str:
         plots += _figure(cost_plot(result, "latency_ms").svg,
                          f"{name} against TFLite latency (ms); the dashed line is the Pareto "
                          "front.")
+    if getattr(result, "darts", None):  # strategy="darts": how softmax(α) moved
+        from kerasnas.viz.alpha import alpha_plot
+
+        plots += _figure(alpha_plot(result.darts).svg,
+                         "DARTS: softmax(α) per op averaged over each cell's edges after every "
+                         "supernet epoch, and the last epoch edge by edge.")
     drawing = ""
     if result.architecture is not None:
         drawing = ("<h2>Best architecture</h2><div class='drawing'>"

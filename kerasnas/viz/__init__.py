@@ -27,6 +27,7 @@ _LAZY = {
     "cost_plot": "kerasnas.viz.plots",
     "learning_curves_plot": "kerasnas.viz.plots",
     "result_html": "kerasnas.viz.notebook",
+    "alpha_plot": "kerasnas.viz.alpha",
 }
 
 __all__ = sorted(_LAZY)
