@@ -121,7 +121,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             validation data (default True); False keeps the search's trained copy.
         refit_epochs: Epochs of the refit: `"auto"` (default: as many as the
             best trial trained, early stopping included) or an int.
-        learning_rate: Adam learning rate of every model (default 1e-3).
+        learning_rate: Adam learning rate of every model (default 1e-3; on
+            tables `space="auto"` searches it per architecture instead, see
+            `search_setup.TABLE_LEARNING_RATES`).
         kind: Override the inferred input kind, `"image"`, `"sequence"` or
             `"tabular"` (default None: inferred; see `kerasnas.data`).
         problem: Override the inferred problem, `"classification"` or
@@ -165,7 +167,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
 
     hardware = hardware_from_args(hardware, quantize, latency_budget_ms, size_budget_bytes)
 
-    from kerasnas.data import normalization_layers, prepare_data
+    from kerasnas.data import normalization_layers, prepare_data, target_scale
 
     data = prepare_data(x, y, validation_data=validation_data,
                         validation_split=validation_split, seed=seed, kind=kind, problem=problem,
@@ -185,7 +187,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         keras.utils.set_random_seed(int(seed))
     space, space_class = _space_for_strategy(strategy, space, space_class, task, space_args)
     hypermodel = _make_space(space, space_class, task, space_args, learning_rate,
-                             lambda: normalization_layers(data))
+                             lambda: normalization_layers(data), target_scale(data))
     named_strategy = isinstance(strategy, str) and strategy != "net2net"
     warm = hypermodel.hand_designs() if named_strategy and hasattr(hypermodel,
                                                                    "hand_designs") else []

@@ -19,6 +19,7 @@ ENCODINGS = {
     "cell_macro": CellEncoding(num_blocks=3, macro=True, num_cells=3),
     "nb201": NB201Encoding(),
     "dense": DenseEncoding(),
+    "dense_linear": DenseEncoding(min_layers=0, max_layers=2),
 }
 SAMPLES = 200
 
@@ -195,3 +196,14 @@ def test_encodings_import_without_keras():
             "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_dense_linear_model_is_the_zero_layer_mlp():
+    enc = DenseEncoding(min_layers=0, max_layers=2)
+    linear = enc.from_string("linear")
+    assert linear["num_layers"] == 0 and str(linear) == "linear"
+    assert enc.active(linear.as_dict()) == {"num_layers"}
+    # Its inactive decisions are canonical, so one linear model is one architecture.
+    assert len({a for a in samples(enc, 300) if a["num_layers"] == 0}) == 1
+    with pytest.raises(ValueError, match="linear"):
+        DenseEncoding().from_string("linear")  # min_layers=1 holds no linear model

@@ -298,3 +298,13 @@ def test_models_compile_without_xla_by_default_and_on_request():
     arch = space.sample(np.random.default_rng(0))
     assert space.build_architecture(arch).jit_compile is False
     assert DenseSpace((6,), num_classes=3, jit_compile=True).build_architecture(arch).jit_compile
+
+
+def test_dense_linear_design_is_one_dense_layer():
+    space = DenseSpace((10,), num_classes=3, min_layers=0, units=(4, 8), max_layers=2)
+    assert "linear" in [str(a) for a in space.hand_designs()]
+    model = space.build_architecture(space.encoding.from_string("linear"))
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert len(dense) == 1 and count_params(model) >= (10 + 1) * 3
+    assert model.predict(np.zeros((2, 10), "float32"), verbose=0).shape == (2, 3)
+    assert "linear" not in [str(a) for a in DenseSpace((10,), num_classes=3).hand_designs()]

@@ -193,3 +193,22 @@ def normalization_layers(prepared):
     layer = keras.layers.Normalization(axis=-1, name="normalize")
     layer.adapt(prepared.x_train)
     return [layer]
+
+
+def target_scale(prepared):
+    """`(mean, variance)` per regression target of `prepared.y_train`, or None.
+
+    Passed to a space's `target_scale` so its head predicts standardised
+    targets (see `NASHyperModel`). None for classification.
+
+    Example:
+
+    >>> data = prepare_data(*load_dataset("diabetes"), seed=0)
+    >>> mean, variance = target_scale(data)
+    >>> round(mean[0]), variance[0] > 1000
+    (152, True)
+    """
+    if prepared.task.problem != "regression":
+        return None
+    y = np.asarray(prepared.y_train, "float64").reshape(len(prepared.y_train), -1)
+    return [float(v) for v in y.mean(axis=0)], [float(v) for v in y.var(axis=0)]

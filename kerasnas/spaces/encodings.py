@@ -283,59 +283,106 @@ class DenseEncoding(Encoding):
 
     Decisions: `num_layers`, `units{i}` per layer (inactive past `num_layers`),
     and network-wide `activation`, `dropout` and `skip` (residual connections
-    between consecutive hidden layers, projected when widths differ).
+    between consecutive hidden layers, projected when widths differ). With
+    `min_layers=0` the space also holds the linear model (no hidden layer,
+    written `"linear"`; its activation, dropout and skip are inactive). With
+    `learning_rates`, the learning rate is a decision too (written `lr=...`):
+    a linear model wants about 10x the step of an MLP to converge in a
+    trial's few hundred steps, so the two cannot share one fixed rate.
 
     Args:
         max_layers: Deepest MLP (default 4).
-        min_layers: Shallowest MLP (default 1).
+        min_layers: Shallowest MLP (default 1; 0 adds the linear model).
         units: Widths (default `(32, 64, 128, 256)`).
         activations: Default `("relu", "gelu", "swish", "tanh")`.
         dropouts: Default `(0.0, 0.1, 0.25, 0.5)`.
+        learning_rates: Candidate Adam learning rates (default None: not
+            searched; the space's `learning_rate` is used).
+
+    Example:
+
+    >>> enc = DenseEncoding(min_layers=0, learning_rates=(1e-3, 1e-2))
+    >>> str(enc.from_string("linear lr=0.01"))
+    'linear lr=0.01'
+    >>> enc.from_string("64-32 relu dropout=0.1")["learning_rate"]
+    0.001
     """
 
     name = "dense"
 
     def __init__(self, max_layers=4, min_layers=1, units=(32, 64, 128, 256),
-                 activations=("relu", "gelu", "swish", "tanh"), dropouts=(0.0, 0.1, 0.25, 0.5)):
-        if not 1 <= min_layers <= max_layers:
-            raise ValueError(f"Need 1 <= min_layers <= max_layers, got {min_layers}, {max_layers}.")
+                 activations=("relu", "gelu", "swish", "tanh"), dropouts=(0.0, 0.1, 0.25, 0.5),
+                 learning_rates=None):
+        if not 0 <= min_layers <= max_layers or max_layers < 1:
+            raise ValueError(f"Need 0 <= min_layers <= max_layers and max_layers >= 1, got "
+                             f"{min_layers}, {max_layers}.")
         self.max_layers, self.min_layers = int(max_layers), int(min_layers)
         self.units = tuple(int(u) for u in units)
         self.activations = tuple(activations)
         self.dropouts = tuple(float(d) for d in dropouts)
+        self.learning_rates = (None if learning_rates is None
+                               else tuple(float(r) for r in learning_rates))
+        if self.learning_rates is not None and (
+                not self.learning_rates or any(not r > 0 for r in self.learning_rates)):
+            raise ValueError(f"learning_rates must be positive numbers; got {learning_rates!r}.")
         decisions = [Decision("num_layers", tuple(range(self.min_layers, self.max_layers + 1)))]
         decisions += [Decision(f"units{i}", self.units) for i in range(self.max_layers)]
         decisions += [Decision("activation", self.activations), Decision("dropout", self.dropouts),
                       Decision("skip", (False, True))]
+        if self.learning_rates is not None:
+            decisions.append(Decision("learning_rate", self.learning_rates))
         super().__init__(decisions)
 
     def get_config(self):
-        return {"max_layers": self.max_layers, "min_layers": self.min_layers,
-                "units": list(self.units), "activations": list(self.activations),
-                "dropouts": list(self.dropouts)}
+        config = {"max_layers": self.max_layers, "min_layers": self.min_layers,
+                  "units": list(self.units), "activations": list(self.activations),
+                  "dropouts": list(self.dropouts)}
+        if self.learning_rates is not None:
+            config["learning_rates"] = list(self.learning_rates)
+        return config
 
     def active(self, values: Mapping):
-        return ({"num_layers", "activation", "dropout", "skip"}
+        rate = {"learning_rate"} if self.learning_rates is not None else set()
+        if values["num_layers"] == 0:
+            return {"num_layers"} | rate
+        return ({"num_layers", "activation", "dropout", "skip"} | rate
                 | {f"units{i}" for i in range(values["num_layers"])})
 
     def to_string(self, arch):
+        rate = f" lr={arch['learning_rate']:g}" if self.learning_rates is not None else ""
+        if arch["num_layers"] == 0:
+            return "linear" + rate
         widths = "-".join(str(arch[f"units{i}"]) for i in range(arch["num_layers"]))
         return (f"{widths} {arch['activation']} dropout={arch['dropout']}"
-                f"{' skip' if arch['skip'] else ''}")
+                f"{' skip' if arch['skip'] else ''}{rate}")
 
     def from_string(self, text):
+        tokens = text.split()
+        values = {d.name: d.default for d in self.decisions}
+        rates = [t for t in tokens if t.startswith("lr=")]
+        tokens = [t for t in tokens if not t.startswith("lr=")]
         try:
-            tokens = text.split()
+            if rates:
+                if self.learning_rates is None:
+                    raise ValueError("this space does not search the learning rate "
+                                     "(no learning_rates); drop 'lr='")
+                values["learning_rate"] = float(rates[-1][3:])
+            if tokens == ["linear"]:
+                if self.min_layers > 0:
+                    raise ValueError(f"'linear' (no hidden layer) is outside this space: it has "
+                                     f"min_layers={self.min_layers}; use min_layers=0")
+                values["num_layers"] = 0
+                return self.architecture(values)
             if len(tokens) not in (3, 4) or tokens[3:] not in ([], ["skip"]):
-                raise ValueError("expected 'W1-W2-... ACTIVATION dropout=D [skip]'")
+                raise ValueError("expected 'W1-W2-... ACTIVATION dropout=D [skip] [lr=R]' or "
+                                 "'linear [lr=R]'")
             widths = [int(w) for w in tokens[0].split("-")]
-            values = {d.name: d.default for d in self.decisions}
             values.update({"num_layers": len(widths), "activation": tokens[1],
                            "dropout": float(tokens[2].split("=")[1]), "skip": "skip" in tokens[3:]})
             values.update({f"units{i}": w for i, w in enumerate(widths)})
+            return self.architecture(values)
         except (ValueError, IndexError) as err:
             raise ValueError(f"Cannot parse dense architecture {text!r}: {err}") from None
-        return self.architecture(values)
 
 
 @register_encoding
