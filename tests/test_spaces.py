@@ -308,3 +308,34 @@ def test_dense_linear_design_is_one_dense_layer():
     assert len(dense) == 1 and count_params(model) >= (10 + 1) * 3
     assert model.predict(np.zeros((2, 10), "float32"), verbose=0).shape == (2, 3)
     assert "linear" not in [str(a) for a in DenseSpace((10,), num_classes=3).hand_designs()]
+
+
+def test_searched_learning_rate_compiles_each_model_at_its_rate():
+    space = DenseSpace((6,), num_classes=2, min_layers=0, units=(4,), max_layers=1,
+                       learning_rates=(1e-3, 1e-2))
+    rates = {str(a): float(space.build_architecture(a).optimizer.learning_rate)
+             for a in space.hand_designs()}
+    assert rates == pytest.approx({str(a): float(a["learning_rate"])
+                                   for a in space.hand_designs()})
+    assert "linear lr=0.01" in rates
+    assert float(space.build_architecture("linear lr=0.01").optimizer.learning_rate) == \
+        pytest.approx(0.01)
+    assert float(space.build_architecture("4 relu dropout=0.0 lr=0.001").optimizer
+                 .learning_rate) == pytest.approx(0.001)
+
+
+def test_target_scale_starts_at_the_mean_and_survives_saving(tmp_path):
+    space = DenseSpace((3,), output_dim=2, min_layers=0, target_scale=([100.0, -5.0], [25.0, 4.0]))
+    model = space.build_architecture("linear")
+    # The head's bias starts at 0, so a zero input predicts the standardised 0: the mean.
+    np.testing.assert_allclose(model.predict(np.zeros((1, 3)), verbose=0), [[100.0, -5.0]])
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    path = tmp_path / "m.keras"
+    model.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6)
+    assert DenseSpace.from_config(space.get_config()).target_scale == space.target_scale
+    with pytest.raises(ValueError, match="one per output"):
+        DenseSpace((3,), output_dim=2, target_scale=([1.0], [1.0]))
+    with pytest.raises(ValueError, match="regression"):
+        DenseSpace((3,), num_classes=2, target_scale=([1.0], [1.0]))
