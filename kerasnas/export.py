@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kerasnas.atomic import replacing, write_bytes
+
 FORMATS = ("keras", "savedmodel", "tflite")
 
 
@@ -123,7 +125,8 @@ def export_keras(model, path) -> str:
     if path.suffix != ".keras":
         raise ValueError(f"A Keras model file must end in '.keras', got {str(path)!r}.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    with replacing(path) as tmp:  # a kill leaves the old file or the new one, never half of one
+        model.save(tmp)
     return str(path)
 
 
@@ -266,7 +269,9 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs",
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serving_default", serve, input_signature=signature)
-    archive.write_out(str(path), verbose=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as tmp:  # the version folder appears whole or not at all
+        archive.write_out(tmp, verbose=False)
     return str(path)
 
 
@@ -301,5 +306,5 @@ def export_tflite(model, path) -> str:
     with contextlib.redirect_stdout(io.StringIO()):
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
         flatbuffer = converter.convert()
-    path.write_bytes(flatbuffer)
+    write_bytes(path, flatbuffer)
     return str(path)

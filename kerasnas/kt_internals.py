@@ -9,4 +9,29 @@ from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.engine.objective import MultiObjective, create_objective
 from keras_tuner.src.engine.tuner_utils import convert_hyperparams_to_hparams
 
-__all__ = ["MultiObjective", "convert_hyperparams_to_hparams", "create_objective", "tuner_utils"]
+__all__ = ["MultiObjective", "atomic_keras_tuner", "convert_hyperparams_to_hparams", "create_objective",
+           "tuner_utils"]
+
+
+def atomic_keras_tuner():
+    """Routes Keras Tuner's JSON state writes (`oracle.json`, `trial.json`, `tuner0.json`)
+    through `kerasnas.atomic.write_text`, so a process killed mid-write never leaves one
+    half-written. Idempotent; remote paths (`gs://...`) keep Keras Tuner's own writer."""
+    from keras_tuner.src import utils as kt_utils
+
+    if getattr(kt_utils.save_json, "kerasnas_atomic", False):
+        return
+    original = kt_utils.save_json
+
+    def save_json(path, obj):
+        if "://" in str(path):
+            return original(path, obj)
+        from kerasnas.atomic import write_json
+
+        return write_json(path, obj)
+
+    save_json.kerasnas_atomic = True
+    kt_utils.save_json = save_json
+
+
+atomic_keras_tuner()

@@ -51,10 +51,12 @@ def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32
     """
     import keras
 
-    from kerasnas.tuner import _DeadlineStop
+    from kerasnas.tuner import _DeadlineStop, trial_seed
 
     if clear_session:
         keras.backend.clear_session()
+    # Seeded by trial, not by whatever ran before: a search resumed after a crash refits alike.
+    keras.utils.set_random_seed(trial_seed(tuner.oracle, f"refit-{trial.trial_id}"))
     model = tuner.hypermodel.build(trial.hyperparameters)
     x_all = np.concatenate([data.x_train, data.x_val])
     y_all = np.concatenate([data.y_train, data.y_val])

@@ -223,7 +223,10 @@ class SearchResult:
         """Saves the model and the search record to `directory` (reload with `load`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.model.save(directory / _MODEL_FILE)
+        from kerasnas.atomic import replacing
+
+        with replacing(directory / _MODEL_FILE) as tmp:  # a kill leaves the old model or the new
+            self.model.save(tmp)
         data = {
             "architecture": None if self.architecture is None else self.architecture.to_json(),
             "task": _task_to_dict(self.task),
@@ -357,15 +360,9 @@ def _import_layer_modules(modules) -> None:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Writes `text` to `path` through a temporary file and a rename: never half-written."""
-    import os
-    import tempfile
+    from kerasnas.atomic import write_text
 
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp",
-                                     delete=False) as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(f.name, path)
+    write_text(path, text)
 
 
 def _darts_record(directory):

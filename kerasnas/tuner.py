@@ -52,6 +52,7 @@ import numpy as np
 
 from kerasnas import crossval
 from kerasnas import tensorboard as tensorboard_logs
+from kerasnas.atomic import write_json
 from kerasnas.estimation import halving
 from kerasnas.estimation import stopping as lc_stopping
 from kerasnas.hardware import trial as hardware_trial
@@ -168,6 +169,9 @@ class NASTuner(keras_tuner.Tuner):
             super().__init__(oracle=oracle, hypermodel=hypermodel, directory=directory,
                              project_name=project_name, overwrite=overwrite, **kwargs)
         self.resumed_trials = len(self.oracle.trials)
+        # tuner0.json is what marks a project as resumable: write it now, not after the first
+        # trial, so a kill right after that trial's end cannot make the next run start afresh.
+        self.save()
 
     # ------------------------------------------------------------------ search
     def search(self, *fit_args, **fit_kwargs):
@@ -227,6 +231,7 @@ class NASTuner(keras_tuner.Tuner):
     # ------------------------------------------------------------------ trials
     def run_trial(self, trial, x=None, y=None, validation_data=None, **fit_kwargs):
         """Builds, trains and scores one trial; returns its metrics at the best epoch."""
+        keras.utils.set_random_seed(trial_seed(self.oracle, trial.trial_id))
         if self.cv_folds and _is_array(x) and validation_data is not None:
             return crossval.run_folds(self, trial, x, y, validation_data, fit_kwargs)
         return self._run_single(trial, x, y, validation_data, **fit_kwargs)
@@ -332,6 +337,13 @@ class NASTuner(keras_tuner.Tuner):
         self.tensorboard.trial_end(self, trial)
         if getattr(self, "_progress", None):
             self._progress.trial_done(self.oracle.get_trial(trial.trial_id))
+
+
+def trial_seed(oracle, trial_id) -> int:
+    """The seed of a trial's initial weights and data order: the oracle's seed and the
+    trial id, so a trial re-run after a crash trains exactly as it would have without one."""
+    seed = getattr(oracle, "seed", None) or 0
+    return (int(seed) * 1_000_003 + zlib.crc32(str(trial_id).encode())) % (2 ** 31 - 1)
 
 
 def _is_array(x):
@@ -452,9 +464,7 @@ def _save_curves(tuner, trial, history, skip=()):
     """Writes the trial's per-epoch logs `{metric: [value per epoch]}` (not the cost
     metrics in `skip`, which repeat every epoch) for `trial_curves`."""
     logs = {k: [float(v) for v in vs] for k, vs in history.history.items() if k not in skip}
-    path = os.path.join(tuner.get_trial_dir(trial.trial_id), CURVES_FILE)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(logs, f)
+    write_json(os.path.join(tuner.get_trial_dir(trial.trial_id), CURVES_FILE), logs)
 
 
 def trial_curves(tuner, trial_id) -> dict:

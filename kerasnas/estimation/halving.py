@@ -31,6 +31,7 @@ import os
 import keras_tuner
 import numpy as np
 
+from kerasnas.oracles import recovery
 from kerasnas.oracles.base import _IDLE, _RUNNING, _STOPPED, ArchitectureOracle
 
 EPOCHS_HP, INITIAL_EPOCH_HP, TRIAL_ID_HP = "tuner/epochs", "tuner/initial_epoch", "tuner/trial_id"
@@ -155,8 +156,11 @@ class SuccessiveHalving(ArchitectureOracle):
     # ---------------------------------------------------------- results
     @keras_tuner.synchronized
     def end_trial(self, trial):
-        keras_tuner.Oracle.end_trial(self, trial)
-        trial = self.trials[trial.trial_id]
+        with recovery.one_save(self):  # one oracle.json write, after the rung is updated
+            keras_tuner.Oracle.end_trial(self, trial)
+            self._record_end(self.trials[trial.trial_id])
+
+    def _record_end(self, trial):
         if trial.status == "INVALID":  # retried by Keras Tuner: still pending
             return
         entry = next((e for b in self.brackets for rung in b for e in rung
@@ -173,7 +177,6 @@ class SuccessiveHalving(ArchitectureOracle):
                 self.observe(self.encoding.from_string(key), fitness)
             else:
                 self._failed.add(key)
-        self.save()
 
     def rung_of(self, trial_id) -> int | None:
         """The rung a trial trained at (0 = lowest budget), or None if unknown."""

@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 
 import keras
@@ -151,8 +150,9 @@ def finish_trial(tuner, trial, callback) -> dict:
     record = callback.record
     if record.get("stopped"):
         path = os.path.join(tuner.get_trial_dir(trial.trial_id), RECORD_FILE)
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=1)
+        from kerasnas.atomic import write_json
+
+        write_json(path, record, indent=1)
     return {"curve_stopped": float(record.get("stopped", False)),
             "curve_stopped_epoch": float(record.get("epoch", 0)),
             "curve_forecast": float(record.get("forecast", float("nan")))}

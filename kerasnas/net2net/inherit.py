@@ -146,8 +146,9 @@ def _seed(trial_id) -> int:
 def _write(tuner, trial, record):
     directory = tuner.get_trial_dir(trial.trial_id)
     os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, RECORD_FILE), "w") as f:
-        json.dump(record, f, indent=1)
+    from kerasnas.atomic import write_json
+
+    write_json(os.path.join(directory, RECORD_FILE), record, indent=1)
 
 
 def read_record(tuner, trial_id) -> dict | None:

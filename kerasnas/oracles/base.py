@@ -31,6 +31,9 @@ from __future__ import annotations
 import keras_tuner
 import numpy as np
 
+from kerasnas import kt_internals  # noqa: F401 - Keras Tuner's state writes made atomic
+from kerasnas.oracles import recovery
+from kerasnas.oracles import workers as lost_workers
 from kerasnas.oracles.lineage import lineage_values
 from kerasnas.spaces.architecture import SPACE_HP_NAME, Architecture, Encoding
 from kerasnas.spaces.hp_encoding import HPEncoding
@@ -60,11 +63,15 @@ class ArchitectureOracle(keras_tuner.Oracle):
             `hand_designs()`; the strategy observes their results like any
             other (default: none). Those already known are skipped, so a
             resumed search does not repeat them.
+        worker_timeout: Distributed mode: seconds without news from a worker
+            (a trial request or an epoch's metrics) after which its trial is
+            given to another worker (`oracles/workers.py`). Default None:
+            `KERASNAS_WORKER_TIMEOUT`, else 1800 s with a chief, off alone.
         **kwargs: Passed to `keras_tuner.Oracle` (e.g. `max_retries_per_trial`).
     """
 
     def __init__(self, objective=None, max_trials=100, space=None, seed=None,
-                 max_collisions=100, warm_start=(), **kwargs):
+                 max_collisions=100, warm_start=(), worker_timeout=None, **kwargs):
         if max_trials is not None and (isinstance(max_trials, bool) or int(max_trials) != max_trials
                                        or max_trials < 1):
             raise ValueError(f"max_trials must be a positive int or None (no limit); got "
@@ -75,6 +82,7 @@ class ArchitectureOracle(keras_tuner.Oracle):
         self._space = space
         self._encoding = None
         self.max_collisions = int(max_collisions)
+        self.worker_timeout = lost_workers.resolve_timeout(worker_timeout)
         self.warm_start = [a if isinstance(a, str) else str(a) for a in warm_start]
         self._rng = np.random.default_rng(self.seed)
         self._fitness: dict[str, float] = {}  # str(arch) -> fitness of every finished arch
@@ -83,6 +91,10 @@ class ArchitectureOracle(keras_tuner.Oracle):
         self._trial_of: dict[str, str] = {}  # str(arch) -> id of the trial that evaluated it
         #: Set by `propose()` to the parent a child was derived from (see `oracles/lineage.py`).
         self.proposal_parent = None
+
+    #: Optional `kerasnas.estimation.prescreen.Prescreen`: proposals it discards (a low
+    #: zero-cost score) are asked again before any trial is created. Default None.
+    prescreen = None
 
     # ------------------------------------------------------------ subclasses
     def propose(self) -> Architecture | None:
@@ -163,6 +175,9 @@ class ArchitectureOracle(keras_tuner.Oracle):
                 continue
             if key in self._failed or key in self._pending.values():
                 continue
+            if self.prescreen is not None and self.prescreen.discard(proposal, self.encoding,
+                                                                     self._rng):
+                continue  # a low zero-cost score: recorded by the pre-screen, never trained
             arch, parent = proposal, self.proposal_parent
             break
         if arch is None:
@@ -190,9 +205,28 @@ class ArchitectureOracle(keras_tuner.Oracle):
         return None
 
     @keras_tuner.synchronized
+    def create_trial(self, tuner_id):
+        # A lost worker's trial goes to the next worker that asks (`oracles/workers.py`).
+        return lost_workers.create_trial(self, super().create_trial, tuner_id, self.worker_timeout)
+
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id, metrics, step=0):
+        lost_workers.heard_from_trial(self, trial_id)
+        return super().update_trial(trial_id, metrics, step=step)
+
+    @keras_tuner.synchronized
     def end_trial(self, trial):
-        super().end_trial(trial)
-        trial = self.trials[trial.trial_id]
+        if self.worker_timeout is not None and lost_workers.is_stale_end(self, trial):
+            return  # a lost worker's late report of a trial another worker has ended since
+        # Keras Tuner writes trial.json, then oracle.json, then we observe: one oracle.json
+        # write after observe() instead, so a kill never saves a half-recorded end (see
+        # `recovery.finish_recorded_ends` for a kill between trial.json and oracle.json).
+        with recovery.one_save(self):
+            super().end_trial(trial)
+            self._record_end(self.trials[trial.trial_id])
+
+    def _record_end(self, trial):
+        """The strategy's side of a trial's end: its fitness observed, or its failure noted."""
         status = trial.status
         if status == "INVALID":  # Keras Tuner will retry it: still pending.
             return
@@ -204,9 +238,10 @@ class ArchitectureOracle(keras_tuner.Oracle):
             self.observe(self.encoding.from_string(key), fitness)
         else:
             self._failed.add(key)
-        # Keras Tuner saved before observe() ran; without this second save a search stopped
-        # before the next trial would resume without this observation.
-        self.save()
+
+    def reload(self):
+        super().reload()
+        recovery.finish_recorded_ends(self)
 
     def get_state(self):
         state = super().get_state()
@@ -218,6 +253,8 @@ class ArchitectureOracle(keras_tuner.Oracle):
             "trial_of": self._trial_of,
             "algorithm": self.get_algorithm_state(),
         }
+        if self.prescreen is not None:
+            state["kerasnas"]["prescreen"] = self.prescreen.get_state()
         return state
 
     def set_state(self, state):
@@ -238,3 +275,5 @@ class ArchitectureOracle(keras_tuner.Oracle):
         self._pending = dict(ours["pending"])
         self._trial_of = dict(ours.get("trial_of", {}))
         self.set_algorithm_state(ours["algorithm"])
+        if self.prescreen is not None and "prescreen" in ours:
+            self.prescreen.set_state(ours["prescreen"])

@@ -50,15 +50,18 @@ class ParetoEvolution(RegularizedEvolution):
     def end_trial(self, trial):
         stored = self.trials.get(trial.trial_id, trial)
         metrics = getattr(stored, "metrics", None) or trial.metrics
-        if metrics.exists(self.cost_metric):
-            key = str(self.architecture_of(trial))
-            self._cost[key] = float(metrics.get_last_value(self.cost_metric))
-        elif trial.status == "COMPLETED":
+        if not metrics.exists(self.cost_metric) and trial.status == "COMPLETED":
             raise ValueError(
                 f"ParetoEvolution needs the metric {self.cost_metric!r} in every trial; trial "
                 f"{trial.trial_id} has none. Record it with NASTuner(hardware=HardwareObjective())"
                 " or choose cost_metric='params' or 'flops'.")
         super().end_trial(trial)
+
+    def _record_end(self, trial):
+        if trial.metrics.exists(self.cost_metric):  # also on resume (`oracles/recovery.py`)
+            key = str(self.architecture_of(trial))
+            self._cost[key] = float(trial.metrics.get_last_value(self.cost_metric))
+        super()._record_end(trial)
 
     def select_parent(self) -> str:
         picks = [int(i) for i in self.rng.choice(len(self.population), size=self.sample_size,
