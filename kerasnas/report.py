@@ -124,7 +124,9 @@ def render_report(result) -> str:
         cls = (" class='best'" if r.trial_id == best_id else " class='cut'"
                if m.get("budget_cut") else " class='failed'" if r.status != "COMPLETED" else "")
         if m.get("budget_cut"):
-            cells[2] += " (cut)"
+            cells[2] = "cut by the time budget (partial score)"
+        elif r.status == "FAILED" and getattr(r, "reason", ""):
+            cells[2] += ": " + r.reason
         rows.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
                     + f"<td class='arch'>{html.escape(r.architecture)}</td></tr>")
     table = ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"

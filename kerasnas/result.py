@@ -42,6 +42,8 @@ class TrialRecord:
             plus `params`, `flops`, `fit_time` (seconds), `epochs` and `best_epoch`.
         curves: Every epoch's logs, `{metric: [value per epoch]}` (the learning
             curves; empty for a trial that did not train).
+        reason: Why a FAILED trial failed, one line (e.g. `"diverged: loss became
+            nan at batch 3 (epoch 1)"`, see `kerasnas.trial_failures`); `""` otherwise.
     """
 
     trial_id: str
@@ -50,6 +52,12 @@ class TrialRecord:
     score: float | None
     metrics: dict
     curves: dict = dataclasses.field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def cut(self) -> bool:
+        """True if the time budget stopped this trial: its score is partial, not a verdict."""
+        return bool(self.metrics.get("budget_cut"))
 
     @property
     def params(self) -> float | None:
@@ -114,9 +122,11 @@ class SearchResult:
     def leaderboard(self) -> list[TrialRecord]:
         sign = 1.0 if self.objective.get("direction", "max") == "max" else -1.0
 
-        def key(record):
+        def key(record):  # finished trials by score, then those cut by the budget, then failed
             finished = record.status == "COMPLETED" and _finite(record.score)
-            return (0, -sign * record.score) if finished else (1, record.trial_id)
+            if finished:
+                return (int(record.cut), -sign * record.score, record.trial_id)
+            return (2, 0.0, record.trial_id)
 
         return sorted(self.history, key=key)
 
@@ -146,6 +156,12 @@ class SearchResult:
             params = r.params if _finite(r.params) else float("nan")
             lines.append(f"{rank:>4}  {r.trial_id:>5}  {r.score:>14.4f}  {params:>9.0f}  "
                          f"{r.fit_time or 0:>6.1f}  {r.architecture}")
+        cut = [r.trial_id for r in self.history if r.cut]
+        if cut:
+            lines.append(f"cut by the time budget (partial scores, not ranked above finished "
+                         f"trials): trial(s) {', '.join(cut)}")
+        lines += [f"failed: trial {r.trial_id} ({r.architecture}): {r.reason or r.status}"
+                  for r in self.history if r.status == "FAILED"]
         if self.baselines:
             lines.append("baselines on the same validation data: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in self.baselines.items()))

@@ -169,5 +169,8 @@ def _record(tuner, trial):
     except (ValueError, KeyError):
         arch = "?"
     score = None if trial.score is None else float(trial.score)
+    from kerasnas.trial_failures import reason
+
     return TrialRecord(trial_id=trial.trial_id, architecture=arch, status=str(trial.status),
-                       score=score, metrics=metrics, curves=trial_curves(tuner, trial.trial_id))
+                       score=score, metrics=metrics, curves=trial_curves(tuner, trial.trial_id),
+                       reason=reason(trial.message) if trial.status == "FAILED" else "")

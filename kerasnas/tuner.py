@@ -20,8 +20,10 @@ On top of `keras_tuner.Tuner` it adds what architecture search needs:
   place with the trajectory so far (`kerasnas.viz.live`);
 * bugs surface: an exception while building or training a trial ends the
   search with a `TrialCrashedError` (a `keras_tuner.errors.FatalError`) rather
-  than being recorded as a failed trial. Running out of memory fails the trial
-  only.
+  than being recorded as a failed trial. A candidate that cannot work fails
+  its trial only, with the reason recorded: it does not build for the input,
+  is over `max_params` / `max_flops`, diverges (NaN or infinite loss) or runs
+  out of memory (`kerasnas.trial_failures`).
 
 Example:
 
@@ -50,7 +52,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from kerasnas import crossval
+from kerasnas import crossval, trial_failures
 from kerasnas import tensorboard as tensorboard_logs
 from kerasnas.atomic import write_json
 from kerasnas.estimation import halving
@@ -134,6 +136,10 @@ class NASTuner(keras_tuner.Tuner):
         directory, project_name, overwrite: As in Keras Tuner: the project
             lives in `directory/project_name`; `overwrite=False` (default)
             resumes a project found there.
+        max_params, max_flops: Fail a candidate over this many parameters or
+            FLOPs (multiply-adds) before it trains, with the reason recorded
+            (default None: no limit). See `kerasnas.trial_failures`, which also
+            fails candidates that cannot be built or whose loss diverges.
         **kwargs: Passed to `keras_tuner.Tuner` (e.g. `max_model_size`).
     """
 
@@ -141,7 +147,7 @@ class NASTuner(keras_tuner.Tuner):
                  train_fraction=1.0, early_stopping=3, verbose=1, inherit_weights="auto",
                  directory=None, curve_stopping=None,
                  project_name=None, overwrite=False, hardware=None, recipe=None,
-                 cv_folds=None, tensorboard=None, **kwargs):
+                 cv_folds=None, tensorboard=None, max_params=None, max_flops=None, **kwargs):
         if not 0.0 < float(train_fraction) <= 1.0:
             raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}.")
         if time_budget is not None and not time_budget > 0:
@@ -160,6 +166,8 @@ class NASTuner(keras_tuner.Tuner):
         self.recipe = recipe
         self.cv_folds = crossval.check_folds(cv_folds)
         self.tensorboard = tensorboard_logs.TrialLogs(tensorboard)
+        self.max_params = trial_failures.check_limit_option("max_params", max_params)
+        self.max_flops = trial_failures.check_limit_option("max_flops", max_flops)
         #: Multiple of the slowest trial's fit time kept free for the refit (`reserved_time`).
         self.refit_reserve = 0.0
         self.stopped_by = None
@@ -253,8 +261,9 @@ class NASTuner(keras_tuner.Tuner):
             fit_kwargs["batch_size"] = plan.batch_size
             recipe_callbacks = self.recipe.callbacks(epochs)
         try:
-            model = self._try_build(hp)
+            model = self._build_or_fail(hp)
             cost = self._cost(model)
+            trial_failures.check_limits(cost, self.max_params, self.max_flops)
             cost.update(weight_inheritance.inherit(self, trial, model, x))
             hw = hardware_trial.start_trial(self, trial, model, x)
             cost.update(hw.metrics)
@@ -267,6 +276,8 @@ class NASTuner(keras_tuner.Tuner):
             callbacks += recipe_callbacks + self._early_stopping_callbacks(patience)
             curve_rule = lc_stopping.start_trial(self, trial)
             callbacks += [] if curve_rule is None else [curve_rule]
+            diverged = trial_failures.NonFiniteLoss()
+            callbacks.append(diverged)
             callbacks.append(tuner_utils.TunerCallback(self, trial))
             callbacks.append(tuner_utils.SaveBestEpoch(
                 objective=self.oracle.objective,
@@ -278,6 +289,8 @@ class NASTuner(keras_tuner.Tuner):
                                 initial_epoch=initial_epoch, callbacks=callbacks,
                                 verbose=2 if self.verbose >= 2 else 0, **fit_kwargs)
             fit_time = time.monotonic() - start
+            if diverged.reason:
+                raise trial_failures.TrialFailed(diverged.reason)
         except (keras_tuner.errors.FatalError, keras_tuner.errors.FailedTrialError):
             raise
         except Exception as err:  # noqa: BLE001 - sorted into "trial failed" and "bug" below
@@ -301,6 +314,14 @@ class NASTuner(keras_tuner.Tuner):
         metrics.update(lc_stopping.finish_trial(self, trial, curve_rule))
         _save_curves(self, trial, history, skip=cost)
         return metrics
+
+    def _build_or_fail(self, hp):
+        try:
+            return self._try_build(hp)
+        except keras_tuner.errors.FatalError:
+            raise
+        except ValueError as err:  # the candidate does not fit the input: a failed trial
+            raise trial_failures.build_failure(err) from err
 
     def _subset(self, trial, x, y):
         if self.train_fraction >= 1.0 or not _is_array(x):
@@ -403,18 +424,22 @@ class _Progress:
         total = oracle.max_trials or "?"
         name = oracle.objective.name
         score = trial.score
+        metrics = trial.metrics
+        cut = metrics.exists("budget_cut") and metrics.get_last_value("budget_cut")
         text = f"{name} {score:.4f}" if score is not None else f"{trial.status.lower()}"
+        if cut:  # a partial score, not a verdict on the architecture
+            epochs = int(metrics.get_last_value("epochs")) if metrics.exists("epochs") else 0
+            text = f"cut by the time budget after {epochs} epoch(s) ({text} so far)"
+        elif trial.status == "FAILED":
+            text = f"failed: {trial_failures.reason(trial.message)}"
         best = oracle.get_best_trials(1)
         best_text = f"best {best[0].score:.4f}" if best and best[0].score is not None else ""
-        metrics = trial.metrics
         params = metrics.get_last_value("params") if metrics.exists("params") else None
         fit = metrics.get_last_value("fit_time") if metrics.exists("fit_time") else None
         parts = [self._bar(), f"trial {len(oracle.end_order)}/{total}", text, best_text,
                  f"{_human(params)} params" if params is not None else "",
                  f"{fit:.1f}s" if fit is not None else "",
                  _elapsed(self.tuner), _arch_text(self.tuner.hypermodel, trial)]
-        if metrics.exists("budget_cut") and metrics.get_last_value("budget_cut"):
-            parts.append("(cut at the time budget)")
         self.say("  ".join(p for p in parts if p))
 
     def finish(self):

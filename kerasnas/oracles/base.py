@@ -238,6 +238,16 @@ class ArchitectureOracle(keras_tuner.Oracle):
             self.observe(self.encoding.from_string(key), fitness)
         else:
             self._failed.add(key)
+            worst = self.failure_fitness()
+            if worst is not None:  # the strategy learns to avoid it, as from a bad result
+                self.observe(self.encoding.from_string(key), worst)
+
+    def failure_fitness(self) -> float | None:
+        """Fitness `observe()` receives for a failed trial (it diverged, broke a limit, did
+        not build): the worst fitness seen so far, so a failure never looks better than any
+        real result and never distorts the scale of the rest (-inf would break surrogates
+        and policy gradients). None before any success: nothing is observed then."""
+        return min(self._fitness.values()) if self._fitness else None
 
     def reload(self):
         super().reload()
