@@ -35,6 +35,9 @@ from kerasnas.search_setup import (  # noqa: F401
     _make_strategy,
     _record,
     _space_for_strategy,
+    apply_estimation,
+    attach_estimation,
+    finish_estimation,
 )
 
 
@@ -45,7 +48,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            learning_rate=1e-3, kind=None, problem=None, column_types=None, strategy_args=None,
            latency_budget_ms=None, size_budget_bytes=None, quantize=None, hardware=None,
            lr_schedule="cosine", min_steps=300, cv_folds="auto", ensemble=1, tensorboard=None,
-           **space_args):
+           curve_stopping=False, halving=None, prescreen=None, prescreen_fraction=0.5,
+           predictor=None, downscale=None, **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
     Every argument is checked, and the data validated, before any training.
@@ -143,6 +147,14 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             record `latency_ms`, `model_bytes` and `quantized_accuracy`.
         hardware: A `kerasnas.hardware.HardwareObjective` for full control
             (latency prediction, MnasNet's reward); instead of the three above.
+        curve_stopping, halving, prescreen, prescreen_fraction, predictor, downscale:
+            Cheaper performance estimation, all off by default (see
+            `kerasnas.estimation.search_options`): learning-curve early stopping
+            (True), successive halving (True or `{"min_epochs": 1, "eta": 3}`),
+            a zero-cost proxy (`"naswot"`, ...) discarding the bottom
+            `prescreen_fraction` (0.5) of proposals, a predictor-guided strategy
+            (`"gp"`, `"mlp_ensemble"`, `"ranker"`), down-scaled proxies refit at
+            full size (True: half the channels, or `{"width", "cells", "resolution"}`).
         **space_args: Extra keyword arguments for the space's constructor,
             e.g. `num_cells=2, channels=8` for `space="cell"`.
 
@@ -160,7 +172,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         early_stopping=early_stopping, refit_epochs=refit_epochs, verbose=verbose, seed=seed,
         train_fraction=train_fraction, strategy_args=strategy_args, strategy=strategy,
         space=space, space_args=space_args, lr_schedule=lr_schedule, min_steps=min_steps,
-        cv_folds=cv_folds, ensemble=ensemble)
+        cv_folds=cv_folds, ensemble=ensemble, estimation=dict(
+            curve_stopping=curve_stopping, halving=halving, prescreen=prescreen, refit=refit,
+            prescreen_fraction=prescreen_fraction, predictor=predictor, downscale=downscale))
     max_trials, time_budget, epochs = checked.max_trials, checked.time_budget, checked.epochs
     strategy, space, space_class = checked.strategy, checked.space, checked.space_class
     from kerasnas.hardware.trial import hardware_from_args
@@ -194,6 +208,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     oracle, strategy_name = _make_strategy(strategy, objective, max_trials, seed,
                                            strategy_args or {}, warm_start=warm,
                                            context=(hypermodel, data, started, time_budget, verbose))
+    oracle, strategy_name = apply_estimation(checked.estimation, oracle, strategy_name,
+                                             hypermodel, data, seed)
     recipe = TrainingRecipe(batch_size=batch_size, min_steps=int(min_steps),
                             lr_schedule=lr_schedule)
     settings = {
@@ -205,6 +221,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
                  "input_shape": list(task.input_shape), "num_classes": task.num_classes},
         "epochs": int(epochs), "batch_size": batch_size, "seed": seed,
         "train_fraction": float(train_fraction), "recipe": repr(recipe), "cv_folds": folds,
+        "estimation": checked.estimation.describe(),
     }
     if hardware is not None:
         settings["hardware"] = repr(hardware)
@@ -222,16 +239,19 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
                      verbose=verbose, directory=str(directory.parent),
                      project_name=directory.name, overwrite=False, hardware=hardware,
                      recipe=recipe, cv_folds=folds, tensorboard=tensorboard)
+    attach_estimation(checked.estimation, tuner)
     if refit:  # keep time for the refit: 1.25x the slowest trial's fit per member
         tuner.refit_reserve = 1.25 * ensemble / (folds or 1)
     search_start = time.monotonic()
     tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val))
     search_time = time.monotonic() - search_start
 
+    estimation = finish_estimation(checked.estimation, tuner, hypermodel)  # back to full size
     result = _finish(tuner, data, hypermodel, recipe, refit=refit, refit_epochs=refit_epochs,
-                     batch_size=batch_size, ensemble=ensemble, folds=folds, deadline=deadline,
-                     verbose=verbose, directory=directory, search_time=search_time,
-                     budget=(max_trials, time_budget))
+                     batch_size=batch_size, ensemble=ensemble, folds=tuner.cv_folds,
+                     deadline=deadline, verbose=verbose, directory=directory,
+                     search_time=search_time, budget=(max_trials, time_budget),
+                     estimation=estimation)
     if verbose:
         print(f"Done in {time.monotonic() - started:.0f} s; result saved to "
               f"{directory / RESULT_DIR}", flush=True)
@@ -248,7 +268,7 @@ def _folds_for(cv_folds, data):
 
 
 def _finish(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch_size, ensemble, folds,
-            deadline, verbose, directory, search_time, budget):
+            deadline, verbose, directory, search_time, budget, estimation=None):
     """Refits the winner(s), checks them against the baselines, saves the `SearchResult`."""
     from kerasnas import baseline, crossval
     from kerasnas.refit import refit_epochs_of, refit_top
@@ -308,7 +328,8 @@ def _finish(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch_size,
                                      "direction": oracle.objective.direction},
                           history=history, refit_history=refit_history,
                           stopped_by=tuner.stopped_by, search_time=search_time,
-                          directory=str(directory), baselines=found, warnings=warnings)
+                          directory=str(directory), baselines=found, warnings=warnings,
+                          estimation=estimation)
     result.save(directory / RESULT_DIR)
     if verbose:
         print(f"Best {oracle.objective.name}: {best[0].score:.4f} "

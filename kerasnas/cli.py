@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", default="kerasnas_model",
                    help="exported model name (default: kerasnas_model)")
     s.add_argument("--quiet", action="store_true", help="print only the final summary")
+    from kerasnas.estimation.search_options import add_cli_flags
+
+    add_cli_flags(s)  # --curve-stopping, --halving, --prescreen, --predictor, --downscale-*
 
     e = commands.add_parser("export", help="export the model of a finished search",
                             description="Exports the refit model of a finished search.")
@@ -136,6 +139,7 @@ def _search(args) -> int:
     if not 0 <= args.test_split < 1:
         raise ValueError(f"--test-split must be in [0, 1), got {args.test_split}.")
     from kerasnas.data import load_dataset
+    from kerasnas.estimation.search_options import cli_kwargs
 
     x, y = load_dataset(args.data, target=args.target)
     x_fit, y_fit, x_test, y_test = _hold_out(x, y, args.test_split, args.seed)
@@ -148,7 +152,7 @@ def _search(args) -> int:
         time_budget=args.time_budget, epochs=args.epochs, seed=args.seed,
         min_steps=args.min_steps, cv_folds=_cv_folds(args.cv_folds), ensemble=args.ensemble,
         directory=args.directory, overwrite=args.overwrite, verbose=0 if args.quiet else 1,
-        column_types=column_types, **_tensorboard(args), **space_args)
+        column_types=column_types, **_tensorboard(args), **cli_kwargs(args), **space_args)
     run = Path(result.directory)
     lines = [f"Search folder: {run}",
              f"Best architecture: {result.architecture}"]

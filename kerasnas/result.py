@@ -103,7 +103,7 @@ class SearchResult:
 
     def __init__(self, *, model, architecture, task, objective, history, refit_history=None,
                  stopped_by=None, search_time=None, directory=None, baselines=None,
-                 warnings=None, darts=None):
+                 warnings=None, darts=None, estimation=None):
         self.model = model
         self.architecture = architecture
         self.task = task
@@ -116,6 +116,9 @@ class SearchResult:
         self.baselines = dict(baselines or {})
         self.warnings = list(warnings or [])
         self.darts = darts if darts is not None else _darts_record(self.directory)
+        #: What the cheaper estimation did (`kerasnas.estimation.search_options`): its settings,
+        #: the pre-screen's discarded proposals, the rungs, the down-scaled vs refit parameters.
+        self.estimation = dict(estimation or {})
 
     # ------------------------------------------------------------ records
     @property
@@ -255,6 +258,7 @@ class SearchResult:
             "baselines": self.baselines,
             "warnings": self.warnings,
             "darts": self.darts,
+            "estimation": self.estimation,
         }
         data["layer_modules"] = _layer_modules(self.model)
         _write_atomically(directory / _RESULT_FILE, json.dumps(_jsonable(data), indent=1))
@@ -293,7 +297,7 @@ class SearchResult:
                    refit_history=data["refit_history"], stopped_by=data["stopped_by"],
                    search_time=data["search_time"], directory=data["directory"],
                    baselines=data.get("baselines"), warnings=data.get("warnings"),
-                   darts=data.get("darts"))
+                   darts=data.get("darts"), estimation=data.get("estimation"))
 
     def plot_architecture(self):
         """The best architecture drawn as SVG (a `kerasnas.viz.Drawing`; `.save("a.svg")`)."""

@@ -137,11 +137,13 @@ class CheckedArgs(NamedTuple):
     strategy: Any
     space: Any
     space_class: Any
+    estimation: Any = None  # kerasnas.estimation.search_options.EstimationOptions
 
 
 def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stopping,
                       refit_epochs, verbose, seed, train_fraction, strategy_args, strategy, space,
-                      space_args, lr_schedule, min_steps, cv_folds, ensemble) -> CheckedArgs:
+                      space_args, lr_schedule, min_steps, cv_folds, ensemble,
+                      estimation=None) -> CheckedArgs:
     """Checks every argument of `kerasnas.search` that needs no data; raises on the first bad one."""
     from kerasnas.recipe import SCHEDULES
     from kerasnas.validation import validate_budget, validate_choice
@@ -172,4 +174,8 @@ def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stop
     from kerasnas.darts.one_liner import check_space as check_darts_space
 
     check_darts_space(strategy, space, space_class)  # DARTS has supernets for 2 spaces only
-    return CheckedArgs(max_trials, time_budget, epochs, strategy, space, space_class)
+    from kerasnas.estimation.search_options import check_estimation
+
+    estimation = check_estimation(**(estimation or {}), strategy=strategy, epochs=epochs,
+                                  cv_folds=cv_folds)  # halving, prescreen, predictor, ...
+    return CheckedArgs(max_trials, time_budget, epochs, strategy, space, space_class, estimation)

@@ -10,6 +10,11 @@ import numpy as np
 
 from kerasnas.api_names import META_FILE as _META_FILE
 from kerasnas.api_names import STRATEGIES
+from kerasnas.estimation.search_options import (  # noqa: F401 - search()'s estimation hooks
+    apply_estimation,
+    attach_estimation,
+    finish_estimation,
+)
 from kerasnas.search_checks import _check_space_args
 
 #: Learning rates searched on tables (`space="auto"`): 1e-3 suits the MLPs, 1e-2 the linear

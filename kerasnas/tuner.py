@@ -55,7 +55,7 @@ import numpy as np
 from kerasnas import crossval, trial_failures
 from kerasnas import tensorboard as tensorboard_logs
 from kerasnas.atomic import write_json
-from kerasnas.estimation import halving
+from kerasnas.estimation import fidelity, halving
 from kerasnas.estimation import stopping as lc_stopping
 from kerasnas.hardware import trial as hardware_trial
 from kerasnas.kt_internals import MultiObjective, tuner_utils
@@ -337,7 +337,8 @@ class NASTuner(keras_tuner.Tuner):
         cost_fn = getattr(self.hypermodel, "cost", None)
         cost = cost_fn(model) if cost_fn is not None else {"params": model.count_params()}
         return {"params": float(cost.get("params", model.count_params())),
-                "flops": float(cost.get("flops", float("nan")))}
+                "flops": float(cost.get("flops", float("nan"))),
+                **fidelity.trial_metrics(self.hypermodel)}  # a down-scaled proxy's knobs
 
     def _early_stopping_callbacks(self, patience=None):
         patience = self.early_stopping if patience is None else patience

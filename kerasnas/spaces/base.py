@@ -122,6 +122,16 @@ class NASHyperModel(keras_tuner.HyperModel):
         variance = np.where(variance > 0, variance, 1.0)  # a constant target: shift only
         return [float(m) for m in mean], [float(v) for v in variance]
 
+    #: Search-time down-scaling (`kerasnas.estimation.fidelity`): `{"width": w, "cells": n,
+    #: "resolution": r}`; empty (default) builds at full size.
+    fidelity: dict = {}
+    #: Knobs of `fidelity` this space reads besides `resolution` (default: none).
+    FIDELITY_KNOBS: tuple = ()
+
+    def scaled_width(self, width: int) -> int:
+        """`width` channels times the `fidelity` width multiplier (rounded, at least 1)."""
+        return max(1, int(round(int(width) * self.fidelity.get("width", 1.0))))
+
     # ----------------------------------------------------------- subclasses
     def make_encoding(self, **space_args) -> Encoding:
         """Validates the space's arguments and returns its `Encoding`."""
@@ -186,6 +196,10 @@ class NASHyperModel(keras_tuner.HyperModel):
         x = inputs
         for layer in self.preprocessing:
             x = layer(x)
+        resolution = self.fidelity.get("resolution", 1.0)
+        if resolution < 1.0 and self.spatial_rank == 2:  # a down-scaled proxy's input
+            size = [max(1, int(round(s * resolution))) for s in self.input_shape[:2]]
+            x = keras.layers.Resizing(*size, name="fidelity_resize")(x)
         features = self.build_body(x, arch)
         if self.num_classes is None:
             outputs = keras.layers.Dense(self.output_dim, dtype="float32", name="head")(features)

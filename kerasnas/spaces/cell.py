@@ -65,6 +65,7 @@ class CellSpace(NASHyperModel):
     """
 
     input_ranks = (2, 3)
+    FIDELITY_KNOBS = ("width", "cells")
 
     def __init__(self, input_shape, num_classes=None, *, num_blocks=4, num_cells=3, channels=16,
                  ops=DARTS_OPS, combinations=_COMBINATIONS, macro=False, stem_multiplier=3,
@@ -101,17 +102,18 @@ class CellSpace(NASHyperModel):
         return "reduce" if index in self.reduction_cells else "normal"
 
     def build_body(self, x, arch):
-        width = self.channels
+        width = self.scaled_width(self.channels)
         stem = layer_class(x, "conv")(self.stem_multiplier * width, 3, padding="same",
                                       use_bias=False)(x)
         s0 = s1 = batch_norm(stem)
         reduction_prev = False
-        for index in range(self.num_cells):
-            reduction = index in self.reduction_cells
+        num_cells = self.fidelity.get("cells", self.num_cells)  # fewer in a down-scaled proxy
+        for index in range(num_cells):
+            reduction = index in {num_cells // 3, 2 * num_cells // 3}
             if reduction:
                 width *= 2
-            blocks = self.encoding.blocks(arch, self.cell_name(index))
-            out = cell(s0, s1, blocks, width, reduction, reduction_prev)
+            name = self.cell_name(index) if self.macro else ("reduce" if reduction else "normal")
+            out = cell(s0, s1, self.encoding.blocks(arch, name), width, reduction, reduction_prev)
             s0, s1, reduction_prev = s1, out, reduction
         pool = keras.layers.GlobalAveragePooling1D if len(s1.shape) == 3 \
             else keras.layers.GlobalAveragePooling2D

@@ -56,6 +56,7 @@ class MacroSpace(NASHyperModel):
     """
 
     input_ranks = (2, 3)
+    FIDELITY_KNOBS = ("width",)
 
     def __init__(self, input_shape, num_classes=None, *, max_layers=6, min_layers=2,
                  ops=MACRO_OPS, widths=(16, 32, 64), kernels=(3, 5), skips=True,
@@ -94,7 +95,8 @@ class MacroSpace(NASHyperModel):
         # Name scopes tag each layer's weights with its decision group ("stem", "layer{i}");
         # kerasnas.net2net reads them to match a child's layers with its parent's.
         with keras.name_scope("stem"):
-            x = layer_class(x, "conv")(self.stem_channels, 3, padding="same", use_bias=False)(x)
+            x = layer_class(x, "conv")(self.scaled_width(self.stem_channels), 3, padding="same",
+                                       use_bias=False)(x)
             x = batch_norm(x)
         layers = self.encoding.layers(arch)
         reductions = self.reductions(len(layers))
@@ -111,7 +113,7 @@ class MacroSpace(NASHyperModel):
                         parts.append(relu_conv_bn(y, x.shape[-1], 1))
                     x = keras.layers.Concatenate()(parts)
                 stride = 2 if i in reductions else 1
-                x = apply_op(layer["op"], x, layer["width"], stride)
+                x = apply_op(layer["op"], x, self.scaled_width(layer["width"]), stride)
                 scale += stride == 2
                 outputs.append(x)
                 scales.append(scale)

@@ -68,6 +68,7 @@ class ResidualSpace(NASHyperModel):
     """
 
     input_ranks = (2, 3)
+    FIDELITY_KNOBS = ("width",)
 
     def __init__(self, input_shape, num_classes=None, *, blocks=(2, 4, 6, 8),
                  widths=(16, 32, 64), kernels=(3, 5, 7), dilations=("none", "exponential"),
@@ -110,7 +111,8 @@ class ResidualSpace(NASHyperModel):
         in_blocks = min(reductions, n)
         strided = {(k * n) // (in_blocks + 1) for k in range(1, in_blocks + 1)}
         with keras.name_scope("stem"):
-            x = layer_class(x, "conv")(arch["width"], 3, padding="same", use_bias=False)(x)
+            x = layer_class(x, "conv")(self.scaled_width(arch["width"]), 3, padding="same",
+                                       use_bias=False)(x)
             x = keras.layers.ReLU()(batch_norm(x))
             if reductions > in_blocks:
                 factor = 2 ** (reductions - in_blocks)
@@ -123,7 +125,7 @@ class ResidualSpace(NASHyperModel):
                 width = arch["width"] * min(2 ** done, 4)
             dilation = 2 ** (i % 4) if arch["dilation"] == "exponential" else 1
             with keras.name_scope(f"block{i}"):
-                x = _residual_block(x, width, arch["kernel"], stride, dilation)
+                x = _residual_block(x, self.scaled_width(width), arch["kernel"], stride, dilation)
         pool = (keras.layers.GlobalAveragePooling1D if self.spatial_rank == 1
                 else keras.layers.GlobalAveragePooling2D)
         x = pool()(x)
