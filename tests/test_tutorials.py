@@ -15,8 +15,8 @@ def test_tutorials_exist():
     assert TUTORIALS, f"no tutorials/NN_*.py found under {ROOT}"
 
 
-# The longer tutorials (Net2Net, hardware, cheap estimation) run in `make test-slow`.
-SLOW = {"06_net2net", "07_hardware_aware", "08_cheap_estimation"}
+# The longer tutorials (DARTS, Net2Net, hardware, cheap estimation) run in `make test-slow`.
+SLOW = {"05_darts", "06_net2net", "07_hardware_aware", "08_cheap_estimation"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p
