@@ -231,3 +231,37 @@ def test_every_option_in_a_plain_keras_tuner_tuner(tmp_path, digits):
     for trial in trials:
         arch = oracle.architecture_of(trial)
         assert space.cost(arch)["params"] < full_space.cost(arch)["params"]
+
+
+def test_apply_and_attach_wire_each_option(tmp_path):
+    from kerasnas.estimation import LearningCurveStopping, SuccessiveHalving
+    from kerasnas.estimation.guided import PredictorGuided
+    from kerasnas.estimation.search_options import (
+        apply_estimation,
+        attach_estimation,
+        check_estimation,
+    )
+    from kerasnas.oracles import RegularizedEvolution
+    from kerasnas.recipe import TrainingRecipe
+    from kerasnas.spaces import MacroSpace
+    from kerasnas.tuner import NASTuner
+
+    space = MacroSpace((8, 8, 1), num_classes=10, widths=(4, 8), max_layers=2)
+    options = check_estimation(curve_stopping=True, halving={"eta": 2, "min_epochs": 1},
+                               predictor="ranker", epochs=4)
+    evolution = RegularizedEvolution(objective="val_accuracy", max_trials=9, seed=1,
+                                     warm_start=space.hand_designs()[:1] or [space.sample(0)])
+    oracle, name = apply_estimation(options, evolution, "auto", space, data=None, seed=1)
+    assert name == "predictor-ranker-halving"
+    assert isinstance(oracle, SuccessiveHalving) and isinstance(oracle.inner, PredictorGuided)
+    assert oracle.budgets == [1, 2, 4] and oracle.max_trials == 9
+    assert oracle.warm_start == evolution.warm_start  # hand designs still come first
+    tuner = NASTuner(oracle, space, recipe=TrainingRecipe(), cv_folds=5, verbose=0,
+                     directory=str(tmp_path), project_name="wired")
+    attach_estimation(options, tuner)
+    assert isinstance(tuner.curve_stopping, LearningCurveStopping)
+    assert tuner.recipe.min_steps == 0 and tuner.cv_folds is None  # rungs train their epochs
+    off = check_estimation()
+    assert apply_estimation(off, evolution, "evolution", space, None) == (evolution, "evolution")
+    assert off.describe() == {"curve_stopping": None, "halving": None, "prescreen": None,
+                              "prescreen_fraction": None, "predictor": None, "downscale": None}
