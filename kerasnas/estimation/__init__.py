@@ -13,6 +13,13 @@
   (`GPPredictor`, `MLPEnsemble` as in BANANAS, `PairwiseRanker` as in ReNAS).
 * `screening`: `search_without_training`, NASWOT's "score N random
   architectures, train only the best", in one call.
+* `prescreen`: `Prescreen`, which lets any oracle discard proposals whose
+  zero-cost score is in the bottom fraction, before training them.
+* `guided`: `PredictorGuided`, the strategy that trains only what a predictor
+  ranks best among many candidates.
+* `fidelity`: down-scaled proxies (`set_downscale`: fewer channels / cells,
+  lower resolution during the search, full size at the refit).
+* `search_options`: the `kerasnas.search` / CLI arguments of all the above.
 * `ranking`: Kendall tau and Spearman rho, to measure how well an estimate
   preserves the ranking of architectures.
 
@@ -48,6 +55,10 @@ _LAZY = {
     "MLPEnsemble": "kerasnas.estimation.predictors",
     "PairwiseRanker": "kerasnas.estimation.predictors",
     "search_without_training": "kerasnas.estimation.screening",
+    "Prescreen": "kerasnas.estimation.prescreen",
+    "proxy_scorer": "kerasnas.estimation.prescreen",
+    "PredictorGuided": "kerasnas.estimation.guided",
+    "set_downscale": "kerasnas.estimation.fidelity",
     "kendall_tau": "kerasnas.estimation.ranking",
     "spearman_rho": "kerasnas.estimation.ranking",
 }
