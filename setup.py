@@ -37,7 +37,9 @@ setup(
         # its interpreter as `python=` (see README, "Hardware-aware search").
         "qat": ["tf-keras", "tensorflow-model-optimization>=0.8"],
         # The test extra includes tfds so the tfds code path is tested up to the network call.
+        # pyyaml: tests/test_examples_cluster.py reads the Kubernetes manifest in examples/.
         "test": ["pytest>=7", "pytest-timeout", "pandas", "grpcio", "ruff", "tensorflow-datasets",
+                 "pyyaml",
                  "importlib_resources", "ai-edge-litert>=2.3"],
     },
     entry_points={"console_scripts": ["kerasnas=kerasnas.cli:main"]},
