@@ -205,6 +205,7 @@ class _CountEpochs(keras.callbacks.Callback):
         _CountEpochs.epochs.append(len(self.model.history.epoch))
 
 
+@pytest.mark.slow  # three trained trials: 55 s on the loaded 2-core machine
 def test_every_option_in_a_plain_keras_tuner_tuner(tmp_path, digits):
     from kerasnas.estimation import LearningCurveStopping
     from kerasnas.estimation.guided import PredictorGuided

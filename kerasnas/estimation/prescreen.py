@@ -70,8 +70,8 @@ class Prescreen:
     """Discards proposals whose zero-cost score is in the bottom `fraction`.
 
     Args:
-        score: Callable `Architecture -> float` (higher is better); NaN counts
-            as the lowest score. `proxy_scorer` makes one from a space and a batch.
+        score: Callable `Architecture -> float` (higher is better); NaN, and a
+            ValueError / ArithmeticError while scoring, count as the lowest score. `proxy_scorer` makes one from a space and a batch.
         fraction: Share of proposals to discard, in (0, 1) (default 0.5).
         reference: Random architectures scored before the first decision
             (default 20), so the first proposals are judged against a
@@ -98,7 +98,10 @@ class Prescreen:
     def _score(self, arch) -> float:
         key = str(arch)
         if key not in self.scores:
-            value = float(self.score(arch))
+            try:
+                value = float(self.score(arch))
+            except (ValueError, ArithmeticError, MemoryError):  # e.g. too small an input
+                value = float("-inf")  # cannot be scored: the lowest score, recorded
             self.scores[key] = value if np.isfinite(value) else float("-inf")
         return self.scores[key]
 
