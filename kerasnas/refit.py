@@ -33,7 +33,9 @@ def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32
     If the deadline stops the refit before its planned epochs, the trial's own
     trained copy (its best epoch, trained on the training split) is returned
     instead, with an empty history and `cut=True`: a half-trained refit is
-    never returned.
+    never returned. A refit expected to need more than the time left (the
+    trial's fit time, per fold, scaled by the larger data) is not even
+    started, since building and tracing it alone can take many seconds.
 
     Args:
         tuner: The `NASTuner` that ran `trial` (its hypermodel builds the model).
@@ -53,6 +55,8 @@ def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32
 
     from kerasnas.tuner import _DeadlineStop, trial_seed
 
+    if deadline is not None and time.monotonic() + expected_refit_time(tuner, trial, data) > deadline:
+        return tuner.load_model(trial), {}, True
     if clear_session:
         keras.backend.clear_session()
     # Seeded by trial, not by whatever ran before: a search resumed after a crash refits alike.
@@ -74,6 +78,19 @@ def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32
         # A refit cut short is worse than the trial's own trained copy: never return it.
         return tuner.load_model(trial), {}, True
     return model, history, False
+
+
+def expected_refit_time(tuner, trial, data) -> float:
+    """Seconds a refit of `trial` should take: its fit time per fold, scaled by the data.
+
+    0 when the trial recorded no fit time (nothing to go by).
+    """
+    if not trial.metrics.exists("fit_time"):
+        return 0.0
+    per_fold = float(trial.metrics.get_last_value("fit_time")) / (getattr(tuner, "cv_folds", None)
+                                                                  or 1)
+    grown = (len(data.x_train) + len(data.x_val)) / max(1, len(data.x_train))
+    return per_fold * grown
 
 
 def refit_top(tuner, trials, data, recipe=None, *, epochs="auto", batch_size=32,

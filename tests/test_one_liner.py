@@ -140,3 +140,9 @@ def test_a_refit_cut_by_the_deadline_falls_back_to_the_trained_trial(tmp_path):
     np.testing.assert_allclose(model.predict(data.x_val, verbose=0), expected, atol=1e-6)
     full, full_history, full_cut = refit_trial(tuner, trial, data)
     assert not full_cut and len(full_history["loss"]) == 3
+    # A refit expected to outlast the time left is not started (it would only be cut): here the
+    # trial claims 1,000 s of training and 600 s are left, so the trained copy comes back at once.
+    trial.metrics.update("fit_time", 1000.0)
+    started = time.monotonic()
+    _, skipped_history, skipped = refit_trial(tuner, trial, data, deadline=started + 600)
+    assert skipped and skipped_history == {} and time.monotonic() - started < 60
