@@ -127,7 +127,21 @@ class LookupTuner(keras_tuner.Tuner):
         self.sleep = float(sleep)
         self.started = started
         self.oracle_seconds: list[float] = []
+        self.io_seconds: list[float] = []  # the part of oracle_seconds spent writing JSON
+        self._io_total = 0.0
         super().__init__(oracle=oracle, hypermodel=LookupHyperModel(scorer.encoding), **kwargs)
+        if not hasattr(self.oracle, "stub"):  # a local oracle (not a worker's gRPC client)
+            for name in ("save", "_save_trial"):
+                setattr(self.oracle, name, self._timed_io(getattr(self.oracle, name)))
+
+    def _timed_io(self, method):
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._io_total += time.perf_counter() - start
+        return timed
 
     def run_trial(self, trial, *args, **kwargs):
         worker = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
@@ -145,15 +159,16 @@ class LookupTuner(keras_tuner.Tuner):
                 f.write(f"{event} {worker} {trial.trial_id} {time.time():.6f}\n")
 
     def pre_create_trial(self):
-        self._started_at = time.perf_counter()
+        self._started_at, self._io_at = time.perf_counter(), self._io_total
 
     def on_trial_begin(self, trial):
-        self._create_s = time.perf_counter() - self._started_at
+        self._create = (time.perf_counter() - self._started_at, self._io_total - self._io_at)
 
     def on_trial_end(self, trial):
-        start = time.perf_counter()
+        start, io_start = time.perf_counter(), self._io_total
         self.oracle.end_trial(trial)
-        self.oracle_seconds.append(self._create_s + time.perf_counter() - start)
+        self.oracle_seconds.append(self._create[0] + time.perf_counter() - start)
+        self.io_seconds.append(self._create[1] + self._io_total - io_start)
         self.save()
 
 
