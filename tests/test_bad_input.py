@@ -20,9 +20,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-#: A bad call must fail within this many seconds: checks run before TensorFlow trains anything
-#: (the first row that loads TensorFlow pays its import, ~5-10 s on a loaded 2-core machine).
-FAST_S = 20.0
+#: A bad call must fail within this many seconds: checks run before anything is built or
+#: trained (a one-epoch trial of the smallest model takes longer than this on a loaded 2-core
+#: machine). TensorFlow's import is paid once by `_imports`, outside the timing.
+FAST_S = 10.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _imports():
+    import keras  # noqa: F401
+    import keras_tuner  # noqa: F401
+
+    import kerasnas.api  # noqa: F401
+    import kerasnas.cli  # noqa: F401
+    import kerasnas.export  # noqa: F401
+    import kerasnas.result  # noqa: F401
 
 
 # ------------------------------------------------------------------------------ fixtures
