@@ -71,7 +71,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             children inherit weights; with `space="auto"` it searches a
             `MacroSpace` for images and sequences), `"darts"` / `"darts2"` (one-shot
             DARTS, first / second order, on a `CellSpace` or `NB201Space`; see
-            `kerasnas.darts.one_liner`), or a `keras_tuner.Oracle` instance.
+            `kerasnas.darts.one_liner`), or a `keras_tuner.Oracle` instance
+            (used as given; its objective is set if it has none).
         space: `"auto"` (default: a `ResidualSpace` of ResNets / dilated
             TCNs for images and sequences, a `DenseSpace` for tabular data),
             `"macro"`, `"cell"`, `"nb201"`, `"dense"`, `"residual"`, a space
