@@ -106,6 +106,7 @@ def test_search_darts_on_digits_end_to_end(tmp_path):
     assert trial["status"] == "COMPLETED"
     assert result.model.predict(x[:2].reshape(-1, 8, 8, 1), verbose=0).shape == (2, 10)
 
+    (directory / "darts.json").unlink()       # the result folder must hold the record itself
     reloaded = kerasnas.SearchResult.load(directory / "result")
     assert reloaded.darts == json.loads(json.dumps(record))
     report = reloaded.report(tmp_path / "report.html")
