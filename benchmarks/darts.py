@@ -3,15 +3,24 @@
 On two data sets (sklearn digits as 8x8 images; a generated 1D signal task), with the
 NB201 space at its smallest (1 cell per stage, 4 channels):
 
-1. median time of one traced step of the supernet, first and second order, and of
-   the derived network's own step (same batch size);
-2. search wall time to a derived architecture (first order, `--epochs`);
-3. test accuracy of the derived architecture after `--retrain` epochs, against the
+1. time of one traced step of the supernet, first and second order, and of the
+   derived network's own step (same batch size), the three arms interleaved
+   step by step (so a change of machine load hits all three alike): minimum
+   and median of `--repeats`;
+2. peak memory of each arm: the high-water mark of the process's resident
+   memory (`VmHWM`) over its resident memory just before the model is built,
+   each arm in a fresh subprocess (CPU: TensorFlow reports allocator peaks
+   for GPUs only);
+3. search wall time to a derived architecture (first order, `--epochs`);
+4. test accuracy of the derived architecture after `--retrain` epochs, against the
    mean and the best of `--random` random architectures trained the same way;
-4. `skip_connect` edges of the derived cell with and without DARTS+ early stopping.
+5. `skip_connect` edges of the derived cell with and without DARTS+ early stopping;
+6. `kerasnas.search(strategy="darts")` against `strategy="evolution"` at equal wall
+   time (`--budget` seconds each, same space, same split): test accuracy of the
+   returned (refit) models (`--budget 0` skips it).
 
-Run: `.venv/bin/python benchmarks/darts.py`. The recorded run (`--epochs 2 --retrain 2 --random 3
---repeats 3`) took about 19 minutes on a 2-core CPU shared with other jobs; the defaults were not run.
+Run: `.venv/bin/python benchmarks/darts.py`; the command of the recorded run is in
+benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -45,16 +54,71 @@ def signals(n=1200, length=32, seed=0):
     return x[..., None].astype("float32"), y.astype("int64")
 
 
-def median_step_seconds(step, data, repeats):
-    step(data)                                   # trace
-    step(data)
-    times = []
+def interleaved_step_seconds(steps, repeats):
+    """`{arm: (min, median, p25, p75)}` seconds; the arms' steps alternate, after 2 warm-up calls."""
+    for step, data in steps.values():
+        step(data)                               # trace
+        step(data)
+    times = {arm: [] for arm in steps}
     for _ in range(repeats):
-        t = time.perf_counter()
-        out = step(data)
-        _ = [float(v) for v in out.values()]     # wait for the result
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)), float(np.percentile(times, 25)), float(np.percentile(times, 75))
+        for arm, (step, data) in steps.items():
+            t = time.perf_counter()
+            out = step(data)
+            _ = [float(v) for v in out.values()]  # wait for the result
+            times[arm].append(time.perf_counter() - t)
+    return {arm: (float(np.min(v)), float(np.median(v)), float(np.percentile(v, 25)),
+                  float(np.percentile(v, 75))) for arm, v in times.items()}
+
+
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def memory_arm(name, arm, arch, seed):
+    """Runs in a fresh process: MB of resident memory the arm's model + 3 traced steps add."""
+    import tensorflow as tf
+
+    from kerasnas.darts.model import DartsModel
+    from kerasnas.darts.supernet import build_supernet
+
+    x, y = LOADERS[name]()
+    space = make_space(x, y)
+    b = 64
+    pair = ((tf.constant(x[:b]), tf.constant(y[:b])), (tf.constant(x[b:2 * b]), tf.constant(y[b:2 * b])))
+    before = _status_kb("VmRSS")
+    if arm == "derived":
+        model = space.build_architecture(space.encoding.from_string(arch))
+        step, data = tf.function(model.train_step), pair[0]
+    else:
+        model = DartsModel(build_supernet(space), order=int(arm[-1]), seed=seed)
+        model.compile_search(100)
+        step, data = tf.function(model.train_step), pair
+    for _ in range(3):
+        _ = [float(v) for v in step(data).values()]
+    return (_status_kb("VmHWM") - before) / 1024.0
+
+
+def memory_ratios(name, arch, seed):
+    import subprocess
+    import sys
+
+    peaks = {}
+    for arm in ("order1", "order2", "derived"):
+        out = subprocess.run([sys.executable, __file__, "--memory-arm", arm, "--data", name,
+                              "--arch", arch, "--seed", str(seed)], capture_output=True,
+                             text=True, check=True).stdout
+        peaks[arm] = float(out.strip().splitlines()[-1])
+    return peaks
+
+
+def make_space(x, y):
+    from kerasnas.spaces import NB201Space
+
+    return NB201Space(x.shape[1:], int(y.max()) + 1, channels=4, cells_per_stage=1)
 
 
 def train_eval(space, arch, x, y, xt, yt, epochs, seed):
@@ -73,24 +137,15 @@ def run(name, x, y, args):
     from kerasnas import darts
     from kerasnas.darts.model import DartsModel
     from kerasnas.darts.supernet import build_supernet
-    from kerasnas.spaces import NB201Space
 
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(x))
     n_test = len(x) // 4
     xt, yt = x[order[:n_test]], y[order[:n_test]]
     x, y = x[order[n_test:]], y[order[n_test:]]
-    space = NB201Space(x.shape[1:], int(y.max()) + 1, channels=4, cells_per_stage=1)
+    space = make_space(x, y)
     row = {"data": name, "train": len(x), "test": len(xt), "space": "NB201 C=4 N=1"}
 
-    b = 64
-    pair = ((tf.constant(x[:b]), tf.constant(y[:b])), (tf.constant(x[b:2 * b]), tf.constant(y[b:2 * b])))
-    for o in (1, 2):
-        model = DartsModel(build_supernet(space), order=o, seed=args.seed)
-        model.compile_search(100)
-        row[f"step_order{o}_s"] = median_step_seconds(tf.function(model.train_step), pair, args.repeats)
-
-    print(f"[{name}] steps: {row}", flush=True)
     t = time.perf_counter()
     result = darts.search(space, x, y, epochs=args.epochs, seed=args.seed)
     row["search_s"] = time.perf_counter() - t
@@ -100,22 +155,69 @@ def run(name, x, y, args):
     row["dartsplus_derived"] = str(plus.architecture)
     row["dartsplus_stopped_epoch"] = plus.stopped_early
     row["dartsplus_skips"] = plus.skip_counts()[-1]
+    print(f"[{name}] search: {row}", flush=True)
 
-    derived_net = space.build_architecture(result.architecture)
-    row["step_derived_s"] = median_step_seconds(tf.function(derived_net.train_step),
-                                                pair[0], args.repeats)
+    b = 64
+    pair = ((tf.constant(x[:b]), tf.constant(y[:b])), (tf.constant(x[b:2 * b]), tf.constant(y[b:2 * b])))
+    steps = {}
     for o in (1, 2):
-        row[f"step_order{o}_vs_derived"] = row[f"step_order{o}_s"][0] / row["step_derived_s"][0]
-    row["order2_vs_order1"] = row["step_order2_s"][0] / row["step_order1_s"][0]
+        model = DartsModel(build_supernet(space), order=o, seed=args.seed)
+        model.compile_search(100)
+        steps[f"order{o}"] = (tf.function(model.train_step), pair)
+    derived_net = space.build_architecture(result.architecture)
+    steps["derived"] = (tf.function(derived_net.train_step), pair[0])
+    timing = interleaved_step_seconds(steps, args.repeats)
+    for arm, stats in timing.items():
+        row[f"step_{arm}_s"] = stats
+    for stat, k in (("min", 0), ("median", 1)):
+        for o in (1, 2):
+            row[f"order{o}_vs_derived_{stat}"] = timing[f"order{o}"][k] / timing["derived"][k]
+        row[f"order2_vs_order1_{stat}"] = timing["order2"][k] / timing["order1"][k]
+    if args.memory:
+        peaks = memory_ratios(name, row["derived"], args.seed)
+        row["peak_mb"] = peaks
+        row["mem_order1_vs_derived"] = peaks["order1"] / peaks["derived"]
+        row["mem_order2_vs_derived"] = peaks["order2"] / peaks["derived"]
+        row["mem_order2_vs_order1"] = peaks["order2"] / peaks["order1"]
+    print(f"[{name}] steps: {timing} memory: {row.get('peak_mb')}", flush=True)
 
     row["derived_acc"] = train_eval(space, result.architecture, x, y, xt, yt, args.retrain, args.seed)
     row["dartsplus_acc"] = train_eval(space, plus.architecture, x, y, xt, yt, args.retrain, args.seed)
     randoms = [space.sample(np.random.default_rng(args.seed + 100 + i)) for i in range(args.random)]
     accs = [train_eval(space, a, x, y, xt, yt, args.retrain, args.seed) for a in randoms]
+    row["random_archs"] = [str(a) for a in randoms]
     row["random_accs"] = accs
     row["random_mean"], row["random_best"] = float(np.mean(accs)), float(np.max(accs))
     keras.backend.clear_session()
+    if args.budget:
+        row.update(versus_evolution(x, y, xt, yt, args))
     return row
+
+
+def versus_evolution(x, y, xt, yt, args):
+    """`kerasnas.search` with strategy="darts" and "evolution", `args.budget` seconds each."""
+    import tempfile
+
+    import kerasnas
+
+    out = {}
+    for strategy in ("darts", "evolution"):
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            result = kerasnas.search(
+                x, y, strategy=strategy, space="nb201", channels=4, cells_per_stage=1,
+                time_budget=args.budget, seed=args.seed, verbose=0, directory=f"{tmp}/run",
+                **({"strategy_args": {"epochs": args.epochs}} if strategy == "darts" else {}))
+            out[f"{strategy}_wall_s"] = time.perf_counter() - t
+            out[f"{strategy}_trials"] = len(result.history)
+            out[f"{strategy}_test_acc"] = result.evaluate(xt, yt)["accuracy"]
+            out[f"{strategy}_arch"] = str(result.architecture)
+    out["darts_vs_evolution_acc"] = out["darts_test_acc"] / out["evolution_test_acc"]
+    print(f"versus evolution: {out}", flush=True)
+    return out
+
+
+LOADERS = {"digits": digits, "signals": signals}
 
 
 def main(argv=None):
@@ -123,28 +225,43 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=6, help="search epochs (default 6)")
     parser.add_argument("--retrain", type=int, default=6, help="retraining epochs (default 6)")
     parser.add_argument("--random", type=int, default=10, help="random architectures (default 10)")
-    parser.add_argument("--repeats", type=int, default=10, help="timed steps (default 10)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed steps per arm (default 10)")
+    parser.add_argument("--budget", type=float, default=120,
+                        help="seconds of each one-liner search, darts vs evolution (default 120; "
+                             "0 skips it)")
+    parser.add_argument("--no-memory", dest="memory", action="store_false",
+                        help="skip the peak-memory subprocesses")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data", default="digits,signals")
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--memory-arm", help=argparse.SUPPRESS)
+    parser.add_argument("--arch", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    loaders = {"digits": digits, "signals": signals}
+    if args.memory_arm:
+        print(memory_arm(args.data, args.memory_arm, args.arch, args.seed))
+        return
     rows = []
     for name in args.data.split(","):
-        row = run(name, *loaders[name](), args)
+        row = run(name, *LOADERS[name](), args)
         rows.append(row)
         print(json.dumps(row, indent=1), flush=True)
-    print("\n| data | step o1 / derived | step o2 / derived | o2 / o1 | search s | DARTS acc "
-          "| DARTS+ acc | random mean | random best | skips (DARTS / DARTS+) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(rows, f, indent=1)
+    print("\n| data | step o1 / derived | o2 / derived | o2 / o1 (min; median) | peak MB o1 / o2 / "
+          "derived | search s | DARTS acc | DARTS+ acc | random mean | random best | skips "
+          "(DARTS / DARTS+) | darts / evolution acc |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['data']} | {r['step_order1_vs_derived']:.1f}x | {r['step_order2_vs_derived']:.1f}x "
-              f"| {r['order2_vs_order1']:.2f}x | {r['search_s']:.0f} | {r['derived_acc']:.3f} "
-              f"| {r['dartsplus_acc']:.3f} | {r['random_mean']:.3f} | {r['random_best']:.3f} "
-              f"| {r['skips_per_epoch'][-1]} / {r['dartsplus_skips']} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+        mem = r.get("peak_mb")
+        mem = " / ".join(f"{mem[k]:.0f}" for k in ("order1", "order2", "derived")) if mem else "-"
+        vs = (f"{r['darts_test_acc']:.3f} / {r['evolution_test_acc']:.3f}"
+              if "darts_test_acc" in r else "-")
+        print(f"| {r['data']} | {r['order1_vs_derived_min']:.1f}x | {r['order2_vs_derived_min']:.1f}x "
+              f"| {r['order2_vs_order1_min']:.2f}x; {r['order2_vs_order1_median']:.2f}x | {mem} "
+              f"| {r['search_s']:.0f} | {r['derived_acc']:.3f} | {r['dartsplus_acc']:.3f} "
+              f"| {r['random_mean']:.3f} | {r['random_best']:.3f} "
+              f"| {r['skips_per_epoch'][-1]} / {r['dartsplus_skips']} | {vs} |")
 
 
 if __name__ == "__main__":
