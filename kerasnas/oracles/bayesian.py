@@ -43,6 +43,13 @@ from kerasnas.oracles.surrogates import (
     rank_transform,
 )
 
+#: Most observations the GP conditions on. Fitting is O(n^3) per likelihood evaluation, so
+#: at 1,000 trials an exact GP costs seconds per hyperparameter refit; beyond this many the GP
+#: keeps the best half and the most recent half (the best keep expected improvement anchored,
+#: the recent follow where the search is). 300 leaves every search of up to 300 trials exact
+#: (the NAS-Bench-201 table in benchmarks/README.md is unchanged by it).
+MAX_GP_POINTS = 300
+
 
 class BayesianOptimization(ArchitectureOracle):
     """GP-based Bayesian optimisation over a kerasnas search space.
@@ -124,10 +131,11 @@ class BayesianOptimization(ArchitectureOracle):
         """
         if not self._fitness:
             raise ValueError("fit_surrogate needs at least one finished trial.")
-        x = self._featurize(dict.fromkeys(self._fitness))
+        keys = self._gp_keys()
+        x = self._featurize(dict.fromkeys(keys))
         if self._gp_params is not None and len(self._gp_params) != x.shape[1] + 2:
             self._gp_params = None  # the space grew (a Keras Tuner build(hp)): fit afresh
-        y = rank_transform(np.fromiter(self._fitness.values(), dtype=np.float64))
+        y = rank_transform(np.fromiter((self._fitness[k] for k in keys), dtype=np.float64))
         gp = CategoricalGP(cardinalities(self.encoding), params=self._gp_params)
         optimize = (self._gp_params is None
                     or len(self._fitness) - self._fitted_at >= self.refit_every)
@@ -141,6 +149,17 @@ class BayesianOptimization(ArchitectureOracle):
             believed, _ = gp.predict(xp)
             gp.fit(np.vstack([x, xp]), np.concatenate([y, believed]), optimize=False)
         return gp, float(y.max())
+
+    def _gp_keys(self) -> list:
+        """The observations the GP sees: all, or past `MAX_GP_POINTS` the best and the latest."""
+        keys = list(self._fitness)
+        if len(keys) <= MAX_GP_POINTS:
+            return keys
+        half = MAX_GP_POINTS // 2
+        chosen = set(sorted(keys, key=self._fitness.__getitem__, reverse=True)[:half])
+        recent = [k for k in reversed(keys) if k not in chosen][:MAX_GP_POINTS - half]
+        chosen.update(recent)
+        return [k for k in keys if k in chosen]  # in the order they finished
 
     def _candidates(self) -> dict:
         """`{str(arch): arch}` of unknown neighbours/mutations of the best, plus random ones."""
