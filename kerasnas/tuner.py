@@ -52,7 +52,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from kerasnas import crossval, trial_failures
+from kerasnas import checkpoints, crossval, trial_failures
 from kerasnas import tensorboard as tensorboard_logs
 from kerasnas.atomic import write_json
 from kerasnas.estimation import fidelity, halving
@@ -140,6 +140,10 @@ class NASTuner(keras_tuner.Tuner):
             FLOPs (multiply-adds) before it trains, with the reason recorded
             (default None: no limit). See `kerasnas.trial_failures`, which also
             fails candidates that cannot be built or whose loss diverges.
+        keep_checkpoints: Keep the best-epoch weights of only this many best
+            trials (and of parents a child may still inherit from), deleting the
+            rest after each trial so disk use stays bounded (`kerasnas.checkpoints`);
+            default None keeps every trial's, as Keras Tuner does.
         **kwargs: Passed to `keras_tuner.Tuner` (e.g. `max_model_size`).
     """
 
@@ -147,7 +151,8 @@ class NASTuner(keras_tuner.Tuner):
                  train_fraction=1.0, early_stopping=3, verbose=1, inherit_weights="auto",
                  directory=None, curve_stopping=None,
                  project_name=None, overwrite=False, hardware=None, recipe=None,
-                 cv_folds=None, tensorboard=None, max_params=None, max_flops=None, **kwargs):
+                 cv_folds=None, tensorboard=None, max_params=None, max_flops=None,
+                 keep_checkpoints=None, **kwargs):
         if not 0.0 < float(train_fraction) <= 1.0:
             raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}.")
         if time_budget is not None and not time_budget > 0:
@@ -168,6 +173,7 @@ class NASTuner(keras_tuner.Tuner):
         self.tensorboard = tensorboard_logs.TrialLogs(tensorboard)
         self.max_params = trial_failures.check_limit_option("max_params", max_params)
         self.max_flops = trial_failures.check_limit_option("max_flops", max_flops)
+        self.keep_checkpoints = checkpoints.check_option(keep_checkpoints)
         #: Multiple of the slowest trial's fit time kept free for the refit (`reserved_time`).
         self.refit_reserve = 0.0
         self.stopped_by = None
@@ -356,6 +362,7 @@ class NASTuner(keras_tuner.Tuner):
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
+        checkpoints.prune(self)
         self.tensorboard.trial_end(self, trial)
         if getattr(self, "_progress", None):
             self._progress.trial_done(self.oracle.get_trial(trial.trial_id))

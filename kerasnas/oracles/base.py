@@ -242,6 +242,12 @@ class ArchitectureOracle(keras_tuner.Oracle):
             if worst is not None:  # the strategy learns to avoid it, as from a bad result
                 self.observe(self.encoding.from_string(key), worst)
 
+    def checkpoints_needed(self) -> set[str] | None:
+        """Trial ids whose checkpoints a future trial may still load (a parent's weights),
+        or None when the strategy cannot tell (then `NASTuner(keep_checkpoints=k)` keeps
+        them all). Strategies that derive children override it."""
+        return None
+
     def failure_fitness(self) -> float | None:
         """Fitness `observe()` receives for a failed trial (it diverged, broke a limit, did
         not build): the worst fitness seen so far, so a failure never looks better than any

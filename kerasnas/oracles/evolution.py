@@ -97,6 +97,10 @@ class RegularizedEvolution(ArchitectureOracle):
         if len(self.population) > self.population_size:
             self.population.pop(0)  # aging: the oldest dies, whatever its fitness
 
+    def checkpoints_needed(self):
+        """Trials whose weights a child may still inherit: the living population's."""
+        return {self._trial_of[key] for key, _ in self.population if key in self._trial_of}
+
     def get_algorithm_state(self):
         return {
             "population_size": self.population_size,

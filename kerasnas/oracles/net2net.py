@@ -186,6 +186,17 @@ class Net2NetSearch(ArchitectureOracle):
             self.logits[KINDS.index(a.kind), a.index] += self.learning_rate * advantage * grad
 
     # --------------------------------------------------------------- state
+    def checkpoints_needed(self):
+        """Trials whose weights a child may still inherit: every finished network that can
+        still grow into one not yet tried (`propose` may fall back to any of them)."""
+        needed = set()
+        for key, trial_id in self._trial_of.items():
+            parent = self.encoding.from_string(key)
+            if any(not self.is_known(apply_action(parent, action, check=False, **self.settings))
+                   for action in legal_actions(parent, **self.settings)):
+                needed.add(trial_id)
+        return needed
+
     def get_algorithm_state(self):
         return {"policy": self.policy, "parents": self.parents,
                 "seed_architecture": self.seed_architecture, "settings": self.settings,
