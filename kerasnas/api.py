@@ -35,6 +35,7 @@ from kerasnas.search_setup import (  # noqa: F401
     _make_strategy,
     _record,
     _space_for_strategy,
+    _warm_start,
     apply_estimation,
     attach_estimation,
     finish_estimation,
@@ -204,9 +205,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     space, space_class = _space_for_strategy(strategy, space, space_class, task, space_args)
     hypermodel = _make_space(space, space_class, task, space_args, learning_rate,
                              lambda: normalization_layers(data), target_scale(data))
-    named_strategy = isinstance(strategy, str) and strategy != "net2net"
-    warm = hypermodel.hand_designs() if named_strategy and hasattr(hypermodel,
-                                                                   "hand_designs") else []
+    warm = _warm_start(hypermodel, strategy, time_budget)
     oracle, strategy_name = _make_strategy(strategy, objective, max_trials, seed,
                                            strategy_args or {}, warm_start=warm,
                                            context=(hypermodel, data, started, time_budget, verbose))

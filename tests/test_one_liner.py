@@ -146,3 +146,16 @@ def test_a_refit_cut_by_the_deadline_falls_back_to_the_trained_trial(tmp_path):
     started = time.monotonic()
     _, skipped_history, skipped = refit_trial(tuner, trial, data, deadline=started + 600)
     assert skipped and skipped_history == {} and time.monotonic() - started < 60
+
+
+def test_under_a_time_budget_the_hand_designs_run_cheapest_first():
+    from kerasnas.search_setup import _warm_start
+    from kerasnas.spaces import DenseSpace
+
+    space = DenseSpace((6,), 2, min_layers=0)
+    in_order = [str(a) for a in space.hand_designs()]
+    assert [str(a) for a in _warm_start(space, "auto", None)] == in_order
+    cheap_first = [str(a) for a in _warm_start(space, "auto", 60.0)]
+    assert cheap_first == ["linear", "128-64 relu dropout=0.1", "256-256 relu dropout=0.25 skip"]
+    assert cheap_first != in_order
+    assert _warm_start(space, "net2net", 60.0) == []
