@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 
-def run(table, predictor, seeds, queries, **oracle_args):
+def run(table, predictor, seeds, queries, progress=False, **oracle_args):
     """Best accuracy at `queries` for each seed in `range(seeds)`, and the seconds taken."""
     import keras_tuner
 
@@ -32,6 +32,9 @@ def run(table, predictor, seeds, queries, **oracle_args):
                                  **oracle_args)
         runs = run_search(oracle, table, queries)
         bests.append(max(acc for _, acc in runs))
+        if progress:
+            print(f"  seed {seed}: {bests[-1]:.2f} (mean so far {np.mean(bests):.3f}, "
+                  f"{time.perf_counter() - start:.0f} s)", flush=True)
     return np.array(bests), time.perf_counter() - start
 
 
@@ -44,6 +47,7 @@ def main(argv=None):
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--random-candidates", type=int, default=100)
     parser.add_argument("--exploration", type=float, default=0.0)
+    parser.add_argument("--progress", action="store_true", help="print each seed's result")
     args = parser.parse_args(argv)
     from kerasnas.bench.nb201 import load_nb201_table
 
@@ -52,7 +56,7 @@ def main(argv=None):
     for predictor in args.predictors.split(","):
         bests, seconds = run(table, predictor, args.seeds, args.queries, top_k=args.top_k,
                              num_random_candidates=args.random_candidates,
-                             exploration=args.exploration)
+                             exploration=args.exploration, progress=args.progress)
         print(f"predictor={predictor} top_k={args.top_k} random={args.random_candidates} "
               f"exploration={args.exploration}: best test accuracy at {args.queries} queries over "
               f"{args.seeds} seeds: {bests.mean():.3f} ± {bests.std():.3f} (median "
