@@ -8,7 +8,9 @@ their score up instead of training (`kerasnas.bench.scale`):
    with a synthetic score) runs `--trials` trials (default 1,000) in one
    process. Per trial, the time inside `oracle.create_trial` + `oracle.end_trial`
    (propose + observe), without ("algorithm") and with ("incl. I/O") Keras
-   Tuner's JSON writes, as medians over trial windows.
+   Tuner's JSON writes, as medians over trial windows; "CPU" is this process's
+   CPU time over the same span (JSON writes included), which a machine shared
+   with other jobs inflates far less than wall time.
 2. Throughput: a chief and 1, 2 and 4 workers on 127.0.0.1 run a
    `--scale-trials` search (default 60, `--scale-oracle`, default evolution).
    Each lookup trial sleeps a fixed `--sleep` seconds (default 0.25) before
@@ -63,7 +65,8 @@ def overhead(names, trials, seed, workdir):
         total = 1000 * np.array(tuner.oracle_seconds)
         algorithm = total - 1000 * np.array(tuner.io_seconds)
         row = {"oracle": name, "trials": len(total), "wall_s": wall, "load_before": load,
-               "algorithm_ms": algorithm.tolist(), "total_ms": total.tolist()}
+               "algorithm_ms": algorithm.tolist(), "total_ms": total.tolist(),
+               "cpu_ms": (1000 * np.array(tuner.cpu_seconds)).tolist()}
         rows.append(row)
         print(f"# {name}: {len(total)} trials in {wall:.0f} s; "
               + ", ".join(f"{lo}-{hi}: {np.median(algorithm[lo - 1:hi]):.1f} ms"
@@ -137,15 +140,17 @@ def main(argv=None):
         print(f"\nPer-trial oracle overhead (propose + observe), {args.trials} trials, "
               f"seed {args.seed}; median ms over trial windows\n")
         print("| oracle | " + " | ".join(f"algorithm {lo}-{hi}" for lo, hi in windows)
-              + f" | incl. I/O {windows[-1][0]}-{windows[-1][1]} | max algorithm | wall s "
-              "| load before |")
-        print("|---" * (len(windows) + 5) + "|")
+              + f" | incl. I/O {windows[-1][0]}-{windows[-1][1]} | CPU incl. I/O "
+              f"{windows[-1][0]}-{windows[-1][1]} | max algorithm | wall s | load before |")
+        print("|---" * (len(windows) + 6) + "|")
         for r in rows:
             alg, tot = np.array(r["algorithm_ms"]), np.array(r["total_ms"])
+            cpu = np.array(r.get("cpu_ms", [np.nan] * len(tot)))
             lo, hi = windows[-1]
             print(f"| {r['oracle']} | " + " | ".join(
                 f"{np.median(alg[a - 1:b]):.1f}" for a, b in windows)
-                + f" | {np.median(tot[lo - 1:hi]):.1f} | {alg.max():.0f} | {r['wall_s']:.0f} "
+                + f" | {np.median(tot[lo - 1:hi]):.1f} | {np.median(cpu[lo - 1:hi]):.1f} "
+                f"| {alg.max():.0f} | {r['wall_s']:.0f} "
                 f"| {r['load_before']:.1f} |")
 
     if args.part in ("both", "scale"):

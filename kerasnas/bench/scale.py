@@ -128,6 +128,7 @@ class LookupTuner(keras_tuner.Tuner):
         self.started = started
         self.oracle_seconds: list[float] = []
         self.io_seconds: list[float] = []  # the part of oracle_seconds spent writing JSON
+        self.cpu_seconds: list[float] = []  # this process's CPU time over the same span
         self._io_total = 0.0
         super().__init__(oracle=oracle, hypermodel=LookupHyperModel(scorer.encoding), **kwargs)
         if not hasattr(self.oracle, "stub"):  # a local oracle (not a worker's gRPC client)
@@ -160,13 +161,16 @@ class LookupTuner(keras_tuner.Tuner):
 
     def pre_create_trial(self):
         self._started_at, self._io_at = time.perf_counter(), self._io_total
+        self._cpu_at = time.process_time()
 
     def on_trial_begin(self, trial):
-        self._create = (time.perf_counter() - self._started_at, self._io_total - self._io_at)
+        self._create = (time.perf_counter() - self._started_at, self._io_total - self._io_at,
+                        time.process_time() - self._cpu_at)
 
     def on_trial_end(self, trial):
-        start, io_start = time.perf_counter(), self._io_total
+        start, io_start, cpu_start = time.perf_counter(), self._io_total, time.process_time()
         self.oracle.end_trial(trial)
+        self.cpu_seconds.append(self._create[2] + time.process_time() - cpu_start)
         self.oracle_seconds.append(self._create[0] + time.perf_counter() - start)
         self.io_seconds.append(self._create[1] + self._io_total - io_start)
         self.save()
