@@ -182,7 +182,8 @@ class NASTuner(keras_tuner.Tuner):
         with contextlib.redirect_stdout(io.StringIO()):
             super().__init__(oracle=oracle, hypermodel=hypermodel, directory=directory,
                              project_name=project_name, overwrite=overwrite, **kwargs)
-        self.resumed_trials = len(self.oracle.trials)
+        # A distributed worker's oracle is Keras Tuner's OracleClient, which has no `trials`.
+        self.resumed_trials = len(getattr(self.oracle, "trials", {}))
         # tuner0.json is what marks a project as resumable: write it now, not after the first
         # trial, so a kill right after that trial's end cannot make the next run start afresh.
         self.save()
@@ -200,7 +201,9 @@ class NASTuner(keras_tuner.Tuner):
         self._started = time.monotonic()
         self._deadline = None if self.time_budget is None else self._started + self.time_budget
         self.stopped_by = None
-        self._progress = _Progress(self, stream=sys.stdout) if self.verbose else None
+        # A distributed worker's OracleClient has no trial lists to show: no progress line.
+        local = hasattr(self.oracle, "end_order")
+        self._progress = _Progress(self, stream=sys.stdout) if self.verbose and local else None
         if self._progress and self.resumed_trials:
             self._progress.say(f"Resuming the search in {self.project_dir}: "
                                f"{self.resumed_trials} trial(s) already ran.")
