@@ -21,7 +21,7 @@ PYTHON=${PYTHON:-python}
 mkdir -p "$RUN_DIR"
 
 # The chief runs on the first node of the allocation.
-CHIEF_HOST=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+CHIEF_HOST=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | awk 'NR == 1')  # awk reads all: no SIGPIPE under pipefail
 export KERASTUNER_ORACLE_IP=$CHIEF_HOST
 export KERASTUNER_ORACLE_PORT=${KERASTUNER_ORACLE_PORT:-8000}
 # A worker silent for this long (no trial request, no epoch reported) is taken as lost and its

@@ -98,3 +98,32 @@ def test_the_launched_script_parses():
     text = SCRIPT.read_text()
     for flag in ("--directory", "--gpus-per-trial", "MirroredStrategy"):
         assert flag in text
+
+
+@pytest.mark.slow  # a chief and a worker training 2 small MacroSpace models: ~40 s idle
+def test_the_launched_script_runs_as_chief_and_worker(tmp_path):
+    import socket
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port),
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    args = [sys.executable, str(SCRIPT), "--directory", str(tmp_path / "run"), "--max-trials", "2",
+            "--epochs", "1"]
+    procs = {role: subprocess.Popen(args, env={**env, "KERASTUNER_TUNER_ID": role},
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for role in ("chief", "tuner0")}
+    try:
+        logs = {role: p.communicate(timeout=300)[0].decode(errors="replace")
+                for role, p in procs.items()}
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+    for role, p in procs.items():
+        assert p.returncode == 0, f"{role}:\n{logs[role][-3000:]}"
+    assert "best trial" in logs["chief"]
+    assert sorted(p.name for p in (tmp_path / "run" / "search").glob("trial_*")) == \
+        ["trial_0", "trial_1"]
