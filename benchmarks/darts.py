@@ -151,10 +151,20 @@ def run(name, x, y, args):
     row["search_s"] = time.perf_counter() - t
     row["derived"] = str(result.architecture)
     row["skips_per_epoch"] = result.skip_counts()
-    plus = darts.search(space, x, y, epochs=args.epochs, seed=args.seed, max_skips=2)
+    row["param_free_per_epoch"] = result.parameter_free_counts()
+    if args.warmup:     # the remedies: α warm-up, then warm-up + DARTS+ counting parameter-free ops
+        warm = darts.search(space, x, y, epochs=args.epochs, seed=args.seed, warmup_epochs=args.warmup)
+        row["warmup_derived"] = str(warm.architecture)
+        row["warmup_param_free_per_epoch"] = warm.parameter_free_counts()
+        plus = darts.search(space, x, y, epochs=args.epochs, seed=args.seed, warmup_epochs=args.warmup,
+                            max_skips=args.max_skips, stop_ops="parameter_free")
+    else:
+        plus = darts.search(space, x, y, epochs=args.epochs, seed=args.seed, max_skips=2,
+                            stop_ops=("skip_connect",))
     row["dartsplus_derived"] = str(plus.architecture)
     row["dartsplus_stopped_epoch"] = plus.stopped_early
     row["dartsplus_skips"] = plus.skip_counts()[-1]
+    row["dartsplus_param_free"] = plus.parameter_free_counts()[-1]
     print(f"[{name}] search: {row}", flush=True)
 
     b = 64
@@ -183,6 +193,8 @@ def run(name, x, y, args):
 
     row["derived_acc"] = train_eval(space, result.architecture, x, y, xt, yt, args.retrain, args.seed)
     row["dartsplus_acc"] = train_eval(space, plus.architecture, x, y, xt, yt, args.retrain, args.seed)
+    if args.warmup:
+        row["warmup_acc"] = train_eval(space, warm.architecture, x, y, xt, yt, args.retrain, args.seed)
     randoms = [space.sample(np.random.default_rng(args.seed + 100 + i)) for i in range(args.random)]
     accs = [train_eval(space, a, x, y, xt, yt, args.retrain, args.seed) for a in randoms]
     row["random_archs"] = [str(a) for a in randoms]
@@ -231,6 +243,12 @@ def main(argv=None):
                              "0 skips it)")
     parser.add_argument("--no-memory", dest="memory", action="store_false",
                         help="skip the peak-memory subprocesses")
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="α warm-up epochs of the remedy arms (default 0: the DARTS+ arm is the "
+                             "published rule, skip_connect only, max 2)")
+    parser.add_argument("--max-skips", type=int, default=3,
+                        help="DARTS+ threshold on parameter-free edges with --warmup (default 3: "
+                             "half of NB201's 6 edges)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data", default="digits,signals")
     parser.add_argument("--json", help="write the rows here")
@@ -262,6 +280,13 @@ def main(argv=None):
               f"| {r['search_s']:.0f} | {r['derived_acc']:.3f} | {r['dartsplus_acc']:.3f} "
               f"| {r['random_mean']:.3f} | {r['random_best']:.3f} "
               f"| {r['skips_per_epoch'][-1]} / {r['dartsplus_skips']} | {vs} |")
+    for r in rows:
+        if "warmup_acc" in r:
+            print(f"{r['data']}: DARTS {r['derived_acc']:.3f} (param-free edges per epoch "
+                  f"{r['param_free_per_epoch']}), warm-up {r['warmup_acc']:.3f} "
+                  f"({r['warmup_param_free_per_epoch']}), warm-up + DARTS+ param-free "
+                  f"{r['dartsplus_acc']:.3f} (stopped {r['dartsplus_stopped_epoch']}), random mean "
+                  f"{r['random_mean']:.3f} best {r['random_best']:.3f}")
 
 
 if __name__ == "__main__":

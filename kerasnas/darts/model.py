@@ -101,6 +101,9 @@ class DartsModel(keras.Model):
         else:
             self.loss_fn = keras.losses.SparseCategoricalCrossentropy()
             self.metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        #: True while α is frozen (the warm-up: only w trains). Read when the step is
+        #: traced, so change it with `freeze_alpha`, which retraces.
+        self.alpha_frozen = False
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.val_loss_tracker = keras.metrics.Mean(name="alpha_val_loss")
 
@@ -127,6 +130,25 @@ class DartsModel(keras.Model):
         self.optimizer.build(self.w)
         self.alpha_optimizer.build(self.alphas)
 
+    def freeze_alpha(self, frozen: bool = True) -> None:
+        """Freezes (or unfreezes) α: while frozen a step is the w step only, no α step.
+
+        The warm-up of `kerasnas.darts.search(warmup_epochs=...)` uses it: α learned
+        against still-untrained convolutions favours parameter-free ops. The step
+        function is rebuilt (retraced) when the setting changes, also inside `fit`.
+
+        Example:
+
+        >>> model.freeze_alpha(True)      # doctest: +SKIP
+        >>> model.fit(data, epochs=2)     # w only  # doctest: +SKIP
+        >>> model.freeze_alpha(False)     # doctest: +SKIP
+        """
+        frozen = bool(frozen)
+        if frozen != self.alpha_frozen:
+            self.alpha_frozen = frozen
+            if getattr(self, "train_function", None) is not None:
+                self.make_train_function(force=True)
+
     @property
     def metrics(self):
         return [self.loss_tracker, self.val_loss_tracker, self.metric]
@@ -146,6 +168,19 @@ class DartsModel(keras.Model):
     # ------------------------------------------------------------ steps
     def train_step(self, data):
         (x_train, y_train), (x_val, y_val) = data
+        if not self.alpha_frozen:       # a Python switch: the step is retraced when it flips
+            self.alpha_step(x_train, y_train, x_val, y_val)
+        # w step on the training batch, with the new α.
+        with tf.GradientTape() as tape:
+            pred = self(x_train, training=True)
+            loss = self.loss_fn(y_train, pred)
+        self.optimizer.apply(self._gradients(tape, loss, self.w), self.w)
+        self.loss_tracker.update_state(loss)
+        self.metric.update_state(y_train, pred)
+        return {m.name: m.result() for m in self.metrics}
+
+    def alpha_step(self, x_train, y_train, x_val, y_val):
+        """The α step on the validation batch (first or second order); BatchNorm statistics kept."""
         saved_moving = [tf.identity(v.value) for v in self.bn_moving]
         if self.order == 1:
             val_loss, alpha_grads = self.first_order_alpha_gradient(x_val, y_val)
@@ -154,15 +189,7 @@ class DartsModel(keras.Model):
         self.alpha_optimizer.apply(alpha_grads, self.alphas)
         for v, saved in zip(self.bn_moving, saved_moving, strict=True):
             v.assign(saved)
-        # w step on the training batch, with the new α.
-        with tf.GradientTape() as tape:
-            pred = self(x_train, training=True)
-            loss = self.loss_fn(y_train, pred)
-        self.optimizer.apply(self._gradients(tape, loss, self.w), self.w)
-        self.loss_tracker.update_state(loss)
         self.val_loss_tracker.update_state(val_loss)
-        self.metric.update_state(y_train, pred)
-        return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
         x, y = data[:2]

@@ -17,7 +17,7 @@ What the one-liner does with them:
 
 `strategy_args` go to `kerasnas.darts.search`: `epochs`, `batch_size`,
 `learning_rate`, `min_learning_rate`, `max_skips` (DARTS+ early stopping),
-`run_eagerly`.
+`warmup_epochs` (α frozen at first), `stop_ops` (what DARTS+ counts), `run_eagerly`.
 
 Example:
 
@@ -45,7 +45,7 @@ AUTO_SPACE = "cell"
 SEARCH_SHARE = 0.5
 #: `strategy_args` DARTS accepts (the arguments of `kerasnas.darts.search` it passes on).
 SEARCH_ARGS = ("epochs", "batch_size", "learning_rate", "min_learning_rate", "max_skips",
-               "run_eagerly")
+               "warmup_epochs", "stop_ops", "run_eagerly")
 
 
 def is_darts(strategy) -> bool:

@@ -11,7 +11,16 @@ reports DARTS at 54.30 % on CIFAR-10 for this reason) `max_skips` enables
 DARTS+ early stopping (Liang et al. 2019): the search stops at the end of the
 first epoch whose derived architecture holds `max_skips` or more
 `skip_connect` edges (in the normal cell of a `CellSpace`), and returns the
-architecture derived at the epoch before.
+architecture derived at the epoch before. Two further remedies:
+
+* `warmup_epochs`: α is frozen for the first epochs and only w trains (as in
+  P-DARTS and many DARTS implementations): α learned against untrained
+  convolutions favours parameter-free ops, which lower the loss first.
+* `stop_ops`: the ops the DARTS+ rule counts. An extension of DARTS+ (which
+  counts `skip_connect` only): by default every parameter-free op of the
+  supernet, `skip_connect` and pooling, because on the small data here the drift
+  goes to `avg_pool_3x3` as much as to `skip_connect`. `stop_ops=("skip_connect",)`
+  is the rule as published.
 
 Example:
 
@@ -45,6 +54,17 @@ from kerasnas.spaces.architecture import Architecture
 EPOCHS = 10
 #: Default batch size of both halves (the paper's 64).
 BATCH_SIZE = 64
+#: Default warm-up epochs (α frozen, only w trains): 0, the paper's DARTS. See the
+#: measurements in benchmarks/README.md (DARTS section) before turning it on.
+WARMUP_EPOCHS = 0
+#: `stop_ops` default: count every parameter-free op of the supernet (`skip_connect`
+#: and pooling) in the DARTS+ rule, since the drift here goes to pooling as well.
+PARAMETER_FREE = "parameter_free"
+
+
+def parameter_free_ops(ops) -> tuple:
+    """The parameter-free ops among `ops` other than `none`: `skip_connect` and pooling."""
+    return tuple(op for op in ops if op == "skip_connect" or "pool" in op)
 
 
 @dataclasses.dataclass
@@ -77,6 +97,10 @@ class DartsResult:
         """`skip_connect` edges of the architecture derived after each epoch."""
         return [count_op(a, "skip_connect", _normal_cell(a)) for a in self.architectures]
 
+    def parameter_free_counts(self) -> list[int]:
+        """Parameter-free edges (`skip_connect`, pooling) of the architecture derived after each epoch."""
+        return [count_ops(a, parameter_free_ops(self.ops)) for a in self.architectures]
+
     def record(self) -> dict:
         """The search as plain JSON data (no model): what `SearchResult.darts` keeps.
 
@@ -97,25 +121,39 @@ def _normal_cell(arch):
     return "normal" if names and "normal" in names else None
 
 
+def count_ops(arch, ops) -> int:
+    """Edges of `arch` (its normal cell in a `CellSpace`) carrying any of `ops`."""
+    return sum(count_op(arch, op, _normal_cell(arch)) for op in ops)
+
+
 class AlphaRecorder(keras.callbacks.Callback):
     """Records softmax(α) and the derived architecture after every epoch; DARTS+ early stopping.
 
     Args:
-        max_skips: Stop once the derived architecture holds this many `skip_connect`
-            edges (default None: never).
+        max_skips: Stop once the derived architecture holds this many edges with
+            one of `stop_ops` (default None: never).
+        stop_ops: The ops counted (default `("skip_connect",)`: DARTS+ as published).
+        warmup_epochs: Epochs with α frozen (default 0); the rule starts checking once
+            an architecture derived after the warm-up has been recorded, so it never
+            returns the untrained α's architecture.
     """
 
-    def __init__(self, max_skips=None):
+    def __init__(self, max_skips=None, stop_ops=("skip_connect",), warmup_epochs=0):
         super().__init__()
         self.max_skips = max_skips
+        self.stop_ops = tuple(stop_ops)
+        self.warmup_epochs = int(warmup_epochs)
         self.trajectory, self.architectures = [], []
         self.stopped_early = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.freeze_alpha(epoch < self.warmup_epochs)
 
     def on_epoch_end(self, epoch, logs=None):
         alphas = self.model.alpha_values()
         arch = self.model.derive()
-        if self.max_skips is not None and self.architectures \
-                and count_op(arch, "skip_connect", _normal_cell(arch)) >= self.max_skips:
+        if self.max_skips is not None and epoch > self.warmup_epochs and self.architectures \
+                and count_ops(arch, self.stop_ops) >= self.max_skips:
             self.stopped_early = epoch + 1
             self.model.stop_training = True
             return          # keep the architecture of the epoch before
@@ -157,7 +195,7 @@ def paired_dataset(x_train, y_train, x_val, y_val, batch_size=BATCH_SIZE, seed=N
 
 def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH_SIZE, order=1,
            learning_rate=W_LEARNING_RATE, min_learning_rate=W_MIN_LEARNING_RATE, max_skips=None,
-           time_budget=None, seed=None, verbose=0, run_eagerly=False,
+           warmup_epochs=WARMUP_EPOCHS, stop_ops=PARAMETER_FREE, time_budget=None, seed=None, verbose=0, run_eagerly=False,
            callbacks=None) -> DartsResult:
     """Searches `space` with DARTS and returns the derived architecture.
 
@@ -171,8 +209,15 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
         batch_size: Batch size of both halves (default 64, the paper's).
         order: 1 (first-order DARTS) or 2 (second-order) (default 1).
         learning_rate, min_learning_rate: w's cosine schedule (default 0.025 -> 0.001).
-        max_skips: DARTS+ early stopping threshold on `skip_connect` edges (default None: off;
-            DARTS+ uses 2).
+        max_skips: DARTS+ early stopping threshold on edges carrying one of `stop_ops`
+            (default None: off; DARTS+ uses 2 with `skip_connect` alone).
+        warmup_epochs: First epochs with α frozen, only w training (default
+            `WARMUP_EPOCHS` = 0, the paper's; P-DARTS-style warm-up against the drift to
+            parameter-free ops). Must be below `epochs`.
+        stop_ops: Ops the DARTS+ rule counts: `"parameter_free"` (default: `skip_connect`
+            and every pooling op of the space, an extension of DARTS+, since the drift
+            here goes to pooling too) or a sequence of op names (`("skip_connect",)`:
+            DARTS+ as published). Only used with `max_skips`.
         time_budget: Seconds; the search stops at the first batch past it, the first
             epoch always finishing (default None: no limit).
         seed: Seeds the split, α's initialisation, the shuffles and Keras (default None).
@@ -198,6 +243,11 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
     if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(
             max_skips, numbers.Integral) or max_skips < 1):
         raise ValueError(f"max_skips must be a positive int (DARTS+ uses 2) or None, got {max_skips!r}.")
+    if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, numbers.Integral) \
+            or not 0 <= warmup_epochs < epochs:
+        raise ValueError(f"warmup_epochs must be an int in [0, epochs={epochs}) so that α trains "
+                         f"at least one epoch, got {warmup_epochs!r}.")
+    stop_ops = _check_stop_ops(space, stop_ops)
     if validation_data is None:
         if len(x) < 4:
             raise ValueError(f"DARTS splits the data in halves; need at least 4 examples, got {len(x)}.")
@@ -214,7 +264,7 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
     steps_per_epoch = -(-len(x) // batch_size) if len(x) < batch_size else len(x) // batch_size
     model.compile_search(epochs * steps_per_epoch, learning_rate, min_learning_rate,
                          run_eagerly=bool(run_eagerly))
-    recorder = AlphaRecorder(max_skips)
+    recorder = AlphaRecorder(max_skips, stop_ops, warmup_epochs)
     callbacks = [recorder] + ([TimeBudget(time_budget)] if time_budget else []) \
         + list(callbacks or [])
     data = paired_dataset(x, y, x_val, y_val, batch_size, seed)
@@ -225,6 +275,21 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
                        ops=model.supernet.ops, history=history.history, order=order,
                        search_seconds=time.perf_counter() - start,
                        stopped_early=recorder.stopped_early, model=model)
+
+
+def _check_stop_ops(space, stop_ops):
+    ops = tuple(space.encoding.ops) if hasattr(space.encoding, "ops") else None
+    if isinstance(stop_ops, str):
+        if stop_ops != PARAMETER_FREE:
+            raise ValueError(f"stop_ops must be {PARAMETER_FREE!r} or a sequence of op names such "
+                             f"as ('skip_connect',), got {stop_ops!r}.")
+        return parameter_free_ops(ops or ("skip_connect", "avg_pool_3x3", "max_pool_3x3"))
+    stop_ops = tuple(stop_ops)
+    unknown = [op for op in stop_ops if ops is not None and op not in ops]
+    if not stop_ops or unknown:
+        raise ValueError(f"stop_ops: {unknown or 'empty'} not among the space's ops {ops}; "
+                         f"pass some of them, or {PARAMETER_FREE!r}.")
+    return stop_ops
 
 
 def _check_xy(space, x, y, what):
