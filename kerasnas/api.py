@@ -295,9 +295,11 @@ def _finish(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch_size,
                 "the best architecture"
             print(f"Refitting {members} on training + validation data for "
                   f"{refit_epochs_of(best[0], refit_epochs)} epoch(s)...", flush=True)
+        # A down-scaled trial's copy is not the full-size model: its refit may not be cut.
         models, histories, cut = refit_top(tuner, best, data, recipe, epochs=refit_epochs,
                                            batch_size=32 if batch_size == "auto" else batch_size,
-                                           deadline=deadline, verbose=2 if verbose >= 2 else 0)
+                                           deadline=None if "downscale" in (estimation or {})
+                                           else deadline, verbose=2 if verbose >= 2 else 0)
         refit_history = histories[0]
         if cut:
             notes.append(f"The time budget ended {cut} refit(s) early; the search's trained "
