@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasnas import checkpoints
 from kerasnas.api_names import DEFAULT_ROOT, RESULT_DIR, SPACES, STRATEGIES  # noqa: F401
 from kerasnas.search_checks import (
     _objective_text,
@@ -50,7 +51,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            latency_budget_ms=None, size_budget_bytes=None, quantize=None, hardware=None,
            lr_schedule="cosine", min_steps=300, cv_folds="auto", ensemble=1, tensorboard=None,
            curve_stopping=False, halving=None, prescreen=None, prescreen_fraction=0.5,
-           predictor=None, downscale=None, **space_args):
+           predictor=None, downscale=None, keep_checkpoints=None, **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
     Every argument is checked, and the data validated, before any training.
@@ -122,6 +123,10 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         tensorboard: A folder for TensorBoard logs: per-trial training curves
             and the HParams dashboard of every trial's decisions and metrics
             (default None).
+        keep_checkpoints: Keep only the best this-many trials' weights on disk
+            (at least `ensemble`; parents a child may still inherit from are
+            kept too), so a long search's disk use stays bounded (default None:
+            every trial's, as Keras Tuner does). See `kerasnas.checkpoints`.
         train_fraction: Share of the training data each trial trains on
             (default 1.0); the refit always uses all of it.
         refit: Retrain the best architecture from scratch on training +
@@ -180,6 +185,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             prescreen_fraction=prescreen_fraction, predictor=predictor, downscale=downscale))
     max_trials, time_budget, epochs = checked.max_trials, checked.time_budget, checked.epochs
     strategy, space, space_class = checked.strategy, checked.space, checked.space_class
+    keep_checkpoints = checkpoints.check_option(keep_checkpoints)
     from kerasnas.hardware.trial import hardware_from_args
 
     hardware = hardware_from_args(hardware, quantize, latency_budget_ms, size_budget_bytes)
@@ -239,7 +245,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
                      train_fraction=train_fraction, early_stopping=early_stopping,
                      verbose=verbose, directory=str(directory.parent),
                      project_name=directory.name, overwrite=False, hardware=hardware,
-                     recipe=recipe, cv_folds=folds, tensorboard=tensorboard)
+                     recipe=recipe, cv_folds=folds, tensorboard=tensorboard,
+                     keep_checkpoints=keep_checkpoints and max(keep_checkpoints, ensemble))
     attach_estimation(checked.estimation, tuner)
     if refit:  # keep time for the refit: 1.25x the slowest trial's fit per member
         tuner.refit_reserve = 1.25 * ensemble / (folds or 1)

@@ -56,3 +56,20 @@ def test_keep_checkpoints_is_checked():
     with pytest.raises(ValueError, match="keep_checkpoints must be an int >= 1"):
         NASTuner(RandomSearch(max_trials=1), DenseSpace((4,), 2), keep_checkpoints=0,
                  directory="/tmp", project_name="never")
+
+
+def test_search_keeps_only_the_asked_checkpoints(tmp_path):
+    import kerasnas
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 5))
+    y = (x[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match="keep_checkpoints"):
+        kerasnas.search(x, y, keep_checkpoints=0, directory=tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+    run = tmp_path / "run"
+    result = kerasnas.search(x, y, max_trials=4, epochs=1, min_steps=0, cv_folds=None,
+                             space="dense", units=(8,), max_layers=1, keep_checkpoints=1,
+                             directory=run, verbose=0, seed=0)
+    assert len(result.history) == 4
+    assert len(list(run.rglob("checkpoint.weights.h5"))) == 1
