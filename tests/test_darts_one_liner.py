@@ -82,6 +82,7 @@ def test_alpha_plot_draws_every_cell_op_and_epoch():
 
 
 # -------------------------------------------------------------------- end to end
+@pytest.mark.slow  # a whole search + refit: 83-97 s at load 6-8; keeps make test under 20 min
 def test_search_darts_on_digits_end_to_end(tmp_path):
     import kerasnas
 

@@ -152,6 +152,7 @@ def test_search_rejects_bad_estimation_arguments_before_any_data(kwargs, error, 
         kerasnas.search(object(), None, **kwargs)
 
 
+@pytest.mark.slow  # a whole search + refit: 74-81 s at load 8; keeps make test under 20 min
 def test_search_with_prescreen_and_downscale_records_both(tmp_path, digits):
     import kerasnas
 
