@@ -262,6 +262,7 @@ def test_hardware_metrics_are_recorded_per_trial(digits, tmp_path):
             soft_reward(m("val_accuracy"), m("latency_ms"), 1.0))
 
 
+@pytest.mark.slow  # 47 s under load: a whole budgeted search with TFLite latency per trial
 def test_hard_constrained_search_returns_only_models_within_budget(digits, tmp_path):
     x, y, xv, yv = digits
     budget = 10_000  # bytes: chains with one 64-channel layer fit, two do not

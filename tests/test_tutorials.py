@@ -16,7 +16,7 @@ def test_tutorials_exist():
 
 
 # The longer tutorials (DARTS, Net2Net, hardware, cheap estimation) run in `make test-slow`.
-SLOW = {"05_darts", "06_net2net", "07_hardware_aware", "08_cheap_estimation"}
+SLOW = {"02_keras_tuner_users", "05_darts", "06_net2net", "07_hardware_aware", "08_cheap_estimation"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p

@@ -221,14 +221,19 @@ def test_a_cut_trial_inside_the_range_is_marked_in_place():
     assert len(cut) == 1 and cut[0].get("data-offscale") == "0"
 
 
-def test_a_cut_trial_that_beats_the_finished_ones_is_in_range_and_marked_best():
+def test_a_cut_trial_that_beats_the_finished_ones_is_in_range_but_not_the_best():
+    # A partial score is not a finished one: cut trials rank after every finished trial.
     result = made_up_result(cut_score=0.99)
-    assert result.best_trials(1)[0].trial_id == "12"
+    best = result.best_trials(1)[0]
+    assert best.trial_id != "12" and not best.metrics.get("budget_cut")
     root = parse(trajectory_plot(result))
     assert 0.99 < float(root.get("data-ymax")) < 0.99 + 0.1 * (0.99 - 0.94)
     cut = [g for g in groups(root, "mark") if "cut" in g.get("class").split()]
     assert cut[0].get("data-offscale") == "0"
-    assert [c.get("class") for c in cut[0].iter(f"{SVG}circle")] == ["best"]
+    assert "best" not in [c.get("class") for c in cut[0].iter(f"{SVG}circle")]
+    marked = [g.get("data-trial") for g in groups(root, "mark")
+              if "best" in [c.get("class") for c in g.iter(f"{SVG}circle")]]
+    assert marked == [best.trial_id]
 
 
 def test_cost_plots_use_params_and_flops_on_a_log_axis_with_a_pareto_front():
@@ -341,7 +346,7 @@ def test_report_of_a_search_with_a_cut_trial_fits_its_axes_and_draws_the_archite
     arch_labels = texts(svgs[0])
     for i in range(searched.architecture["num_layers"]):
         assert f"dense {searched.architecture[f'units{i}']}" in arch_labels
-    assert "(cut)" in page
+    assert "cut by the time budget" in page
 
 
 def test_search_result_shows_summary_drawing_and_plots_in_notebooks(searched):

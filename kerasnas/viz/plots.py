@@ -9,7 +9,7 @@ kilobytes inside the report instead of tens, and carry each trial's identity
 Axes are fitted to the trials that finished: the score range spans the
 finished trials' scores plus an 8% margin (`SCORE_MARGIN`). A trial cut by the
 time budget is a hollow diamond. It joins the fit when it scored at least as
-well as the worst finished trial (a cut trial can still be the best one);
+well as the worst finished trial (a cut trial above them is drawn in range, but ranks after them);
 a worse one is drawn where its score falls inside the range, else in a strip
 of its own below the plot, so it never stretches the axis. Failed, rejected
 and unfinished trials have no score: they are crosses in that strip. Trial
