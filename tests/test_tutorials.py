@@ -15,7 +15,8 @@ def test_tutorials_exist():
     assert TUTORIALS, f"no tutorials/NN_*.py found under {ROOT}"
 
 
-# The longer tutorials (DARTS, Net2Net, hardware, cheap estimation) run in `make test-slow`.
+# The longer tutorials (Keras Tuner users, DARTS, Net2Net, hardware, cheap estimation) run in
+# `make test-slow`.
 SLOW = {"02_keras_tuner_users", "05_darts", "06_net2net", "07_hardware_aware", "08_cheap_estimation"}
 
 
