@@ -161,7 +161,8 @@ def test_latency_median_is_robust_to_a_first_call_outlier():
     assert len(cold.samples_ms) == 31 and len(warm.samples_ms) == 31
     # The first call allocates and packs weights: slower than the median call.
     assert cold.samples_ms[0] > cold.median_ms
-    assert cold.median_ms < 2 * warm.median_ms
+    # (Two runs' medians are not compared: at ~2 microseconds a call, timer and scheduler noise
+    # alone made one run's median 2.2x the other's on CI.)
     # An injected outlier 1000x the typical call leaves the median where it was.
     spiked = LatencyStats([1000 * warm.median_ms] + warm.samples_ms[1:], 1, 1)
     assert spiked.median_ms < 1.5 * warm.median_ms
