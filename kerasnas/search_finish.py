@@ -1,0 +1,108 @@
+"""The end of `kerasnas.search`: refit the winner(s), compare with baselines, save the result.
+
+`finish_search` runs once the tuner's search loop has stopped: it refits the
+best architecture (or the `ensemble` best) on training + validation data within
+what is left of the time budget (`kerasnas.refit`), wraps typed tables in their
+column encoder, scores the trivial and linear baselines on the same validation
+data (`kerasnas.baseline`) and saves the `SearchResult` under
+`<directory>/result`.
+
+Example:
+
+>>> from kerasnas.search_finish import folds_for   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kerasnas.api_names import RESULT_DIR
+from kerasnas.search_setup import _record
+
+
+def folds_for(cv_folds, data):
+    """The number of cross-validation folds `search(cv_folds=...)` resolves to (None: one split)."""
+    from kerasnas import crossval
+
+    if cv_folds == "auto":
+        n = len(data.x_train) + len(data.x_val)
+        return crossval.CV_FOLDS if n < crossval.CV_THRESHOLD else None
+    return cv_folds
+
+
+def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch_size, ensemble,
+                  folds, deadline, verbose, directory, search_time, budget, estimation=None):
+    """Refits the winner(s), checks them against the baselines, saves the `SearchResult`."""
+    from kerasnas import baseline, crossval
+    from kerasnas.refit import refit_epochs_of, refit_top
+    from kerasnas.result import SearchResult
+    from kerasnas.tuner import trial_architecture
+
+    oracle = tuner.oracle
+    history = [_record(tuner, oracle.trials[tid]) for tid in oracle.start_order
+               if tid in oracle.trials]
+    best = [t for t in oracle.get_best_trials(max(1, ensemble))
+            if t.score is not None and np.isfinite(t.score)]
+    if not best:
+        max_trials, time_budget = budget
+        raise RuntimeError(
+            f"No trial finished within the budget (max_trials={max_trials}, time_budget="
+            f"{time_budget}); raise time_budget or lower epochs. Trials so far are kept in "
+            f"{directory} and resume with the same call.")
+    architecture = trial_architecture(hypermodel, best[0])
+    notes = []
+    if refit:
+        if verbose:
+            members = f"the {len(best)} best architectures" if len(best) > 1 else \
+                "the best architecture"
+            print(f"Refitting {members} on training + validation data for "
+                  f"{refit_epochs_of(best[0], refit_epochs)} epoch(s)...", flush=True)
+        # A down-scaled trial's copy is not the full-size model: its refit may not be cut.
+        models, histories, cut = refit_top(tuner, best, data, recipe, epochs=refit_epochs,
+                                           batch_size=32 if batch_size == "auto" else batch_size,
+                                           deadline=None if "downscale" in (estimation or {})
+                                           else deadline, verbose=2 if verbose >= 2 else 0)
+        refit_history = histories[0]
+        if cut:
+            notes.append(f"The time budget ended {cut} refit(s) early; the search's trained "
+                         "copy (training split only) is returned instead. Raise time_budget "
+                         "for a full refit.")
+    else:
+        models, refit_history = [tuner.load_model(t) for t in best], {}
+    model = models[0]
+    if len(models) > 1:
+        from kerasnas.ensemble import build_ensemble
+
+        model = build_ensemble(models)
+    if data.encoder is not None:  # a typed table: the model takes raw named columns
+        from kerasnas.data.tabular import with_encoder
+
+        model = with_encoder(data.encoder, model)
+
+    task = data.task
+    index_folds = None
+    if folds:
+        y_all = np.concatenate([data.y_train, data.y_val])
+        index_folds = crossval.fold_indices(y_all, folds, seed=0,
+                                            stratify=task.problem == "classification")
+    found = {} if data.encoder is not None else baseline.baselines(
+        data.x_train, data.y_train, data.x_val, data.y_val, task.problem, folds=index_folds)
+    warnings = notes + baseline.compare(float(best[0].score), found, oracle.objective.name)
+    result = SearchResult(model=model, architecture=architecture, task=task,
+                          objective={"name": oracle.objective.name,
+                                     "direction": oracle.objective.direction},
+                          history=history, refit_history=refit_history,
+                          stopped_by=tuner.stopped_by, search_time=search_time,
+                          directory=str(directory), baselines=found, warnings=warnings,
+                          estimation=estimation)
+    result.save(directory / RESULT_DIR)
+    if verbose:
+        print(f"Best {oracle.objective.name}: {best[0].score:.4f} "
+              f"({best[0].metrics.get_last_value('params'):,.0f} params), "
+              f"architecture: {architecture}", flush=True)
+        if found:
+            print("Baselines on the same validation data: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in found.items()), flush=True)
+        for warning in warnings:
+            print(f"WARNING: {warning}", flush=True)
+    return result
