@@ -102,8 +102,8 @@ def test_state_round_trip_continues_the_same_policy(ppo):
     assert restored.updates == original.updates
     # Same proposals, and (optimizer state included) the same updates after them.
     assert _drive(restored, 25) == _drive(original, 25)
-    np.testing.assert_array_equal(restored.network.variables[0].numpy(),
-                                  original.network.variables[0].numpy())
+    np.testing.assert_array_equal(restored.network.variables[0],
+                                  original.network.variables[0])
 
 
 def test_same_seed_same_search_different_seed_different_search():

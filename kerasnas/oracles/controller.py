@@ -156,7 +156,7 @@ class ReinforceController(ArchitectureOracle):
         return self._network
 
     def _new_network(self, counts):
-        from kerasnas.oracles.policy import ControllerNetwork  # TensorFlow loads here.
+        from kerasnas.oracles.policy import ControllerNetwork
 
         return ControllerNetwork(
             counts, units=self.units, embedding_dim=self.embedding_dim,
@@ -302,15 +302,10 @@ def grow_network(old, new):
     if new.counts[:k] != old.counts:
         return new
     v = old.vocabulary
-    embedding = new.embedding.embeddings.numpy()
-    embedding[:v] = old.embedding.embeddings.numpy()[:v]
-    embedding[new.vocabulary] = old.embedding.embeddings.numpy()[v]  # the start token
-    new.embedding.embeddings.assign(embedding)
-    for target, source in zip(new.cell.trainable_variables, old.cell.trainable_variables,
-                              strict=True):
-        target.assign(source)
-    kernel, bias = new.head.kernel.numpy(), new.head.bias.numpy()
-    kernel[:, :v], bias[:v] = old.head.kernel.numpy(), old.head.bias.numpy()
-    new.head.kernel.assign(kernel)
-    new.head.bias.assign(bias)
+    new.embedding[:v] = old.embedding[:v]
+    new.embedding[new.vocabulary] = old.embedding[v]  # the start token
+    for name in ("kernel", "recurrent_kernel", "bias"):
+        getattr(new, name)[...] = getattr(old, name)
+    new.head_kernel[:, :v] = old.head_kernel
+    new.head_bias[:v] = old.head_bias
     return new
