@@ -28,7 +28,7 @@ def _batch(seed=0, n=5):
 
 
 def _check_against_finite_differences(net, loss_and_grads, eps=1e-6):
-    _, grads = loss_and_grads()
+    grads = net.split(loss_and_grads()[1])
     rng = np.random.default_rng(1)
     for w, g in zip(net.variables, grads, strict=True):
         # Every weight of the small LSTM/head, and the embedding rows the batch uses.
@@ -71,7 +71,7 @@ def test_masked_decision_takes_no_gradient_through_its_own_choice():
     net = _net(None)
     tokens, mask, advantages = _batch()
     mask[:, -1] = 0.0  # the last decision conditions nothing after it
-    _, grads = net.reinforce_gradients(tokens, mask, advantages, 0.0)
+    grads = net.split(net.reinforce_gradients(tokens, mask, advantages, 0.0)[1])
     head = grads[WEIGHTS.index("head_kernel")]
     assert np.all(head[:, -COUNTS[-1]:] == 0) and np.any(head[:, :-COUNTS[-1]] != 0)
 
@@ -122,3 +122,14 @@ def test_sampling_follows_the_uniforms_and_needs_no_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"  # inverse CDF: larger uniforms, larger first tokens
+
+
+def test_a_grown_network_keeps_the_policy_of_the_shared_decisions():
+    from kerasnas.oracles.controller import grow_network
+
+    old = ControllerNetwork([5, 3], seed=1)
+    old.reinforce_step(np.array([[1, 2]]), np.ones((1, 2)), np.ones(1), 0.0)
+    grown = grow_network(old, ControllerNetwork([5, 3, 4], seed=2))
+    before, _ = old.log_prob(np.array([[1, 2], [4, 0]]), np.ones((2, 2)))
+    after, _ = grown.log_prob(np.array([[1, 2, 3], [4, 0, 1]]), np.array([[1, 1, 0]] * 2))
+    np.testing.assert_array_equal(before, after)

@@ -99,12 +99,31 @@ class ControllerNetwork:
         # Token id `vocabulary` is the start token fed to the first step.
         shapes = ((v + 1, e), (e, 4 * u), (u, 4 * u), (4 * u,), (u, v), (v,))
         init = np.random.default_rng(seed)
-        self.variables = [init.uniform(-INIT_RANGE, INIT_RANGE, s).astype("float32")
-                          .astype(self.dtype) for s in shapes]
+        # All weights live in one flat buffer (and so do their gradients and Adam's moments),
+        # so an Adam step is a handful of NumPy calls whatever the number of weights.
+        sizes = [int(np.prod(s)) for s in shapes]
+        self._shapes, self._bounds = shapes, np.cumsum([0] + sizes)
+        self._flat = np.concatenate([init.uniform(-INIT_RANGE, INIT_RANGE, s).astype("float32")
+                                     .ravel() for s in shapes]).astype(self.dtype)
+        self.variables = self._views(self._flat)
         # Adam (Kingma & Ba, 2015): the step count, then first and second moments per weight.
         self.step = np.zeros((), self.dtype)
-        self.moments = [np.zeros_like(w) for w in self.variables]
-        self.velocities = [np.zeros_like(w) for w in self.variables]
+        self._moments = np.zeros_like(self._flat)
+        self._velocities = np.zeros_like(self._flat)
+        self.moments = self._views(self._moments)
+        self.velocities = self._views(self._velocities)
+        # Logits of the other decisions' choices get this instead of -inf, so that
+        # `p * log p` is 0 there, not NaN.
+        floor = np.full((self.num_decisions, 1, v), -1e30 if self.dtype.itemsize > 4 else -1e15,
+                        self.dtype)
+        for t, (k, off) in enumerate(zip(counts, self.offsets, strict=True)):
+            floor[t, 0, off:off + k] = 0.0
+        self._floor = floor
+        self._offsets = np.array(self.offsets)
+
+    def _views(self, flat):
+        return [flat[a:b].reshape(s)
+                for a, b, s in zip(self._bounds[:-1], self._bounds[1:], self._shapes, strict=True)]
 
     def __getattr__(self, name):
         if name in WEIGHT_NAMES:  # net.embedding, net.kernel, ... name the weights
@@ -117,145 +136,172 @@ class ControllerNetwork:
         return [self.step, *self.moments, *self.velocities]
 
     # ----------------------------------------------------------- forward
-    def _run(self, batch, tokens=None, uniforms=None, keep=False):
-        """Unrolls the LSTM over the decisions.
-
-        Teacher-forced on `tokens`, or sampling by inverse CDF with `uniforms`.
-        Returns `(tokens, log_softmax per step, cache per step)`.
-        """
-        emb, kernel, recurrent, bias, head, head_bias = self.variables
+    def _cell(self, zx, h, c):
+        """One LSTM step from the input's projection `zx`; returns `(gates, c, tanh(c), h)`."""
         u = self.units
-        h = np.zeros((batch, u), self.dtype)
-        c = np.zeros((batch, u), self.dtype)
-        ids = np.full(batch, self.vocabulary)
-        chosen, log_ps, cache = [], [], []
-        for t, (k, off) in enumerate(zip(self.counts, self.offsets, strict=True)):
-            x = emb[ids]
-            z = x @ kernel + h @ recurrent + bias
-            i = _sigmoid(z[:, :u])
-            f = _sigmoid(z[:, u:2 * u])
-            g = np.tanh(z[:, 2 * u:3 * u])
-            o = _sigmoid(z[:, 3 * u:])
-            c_prev, h_prev = c, h
-            c = f * c_prev + i * g
-            tanh_c = np.tanh(c)
-            h = o * tanh_c
-            scaled = (h @ head[:, off:off + k] + head_bias[off:off + k]) / self.temperature
-            squashed = None
-            if self.tanh_constant is not None:
-                squashed = np.tanh(scaled)
-                logits = self.tanh_constant * squashed
-            else:
-                logits = scaled
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-            if tokens is None:
-                cdf = np.cumsum(np.exp(log_p), axis=1)
-                token = (cdf < uniforms[:, t:t + 1] * cdf[:, -1:]).sum(axis=1)
-                token = np.minimum(token, k - 1)
-            else:
-                token = tokens[:, t]
-            chosen.append(token)
-            log_ps.append(log_p)
-            if keep:
-                cache.append((ids, x, h_prev, c_prev, i, f, g, o, tanh_c, h, squashed))
-            ids = token + off
-        return np.stack(chosen, axis=1), log_ps, cache
+        z = zx + h @ self.recurrent_kernel
+        gates = _sigmoid(z)  # i, f, o; the cell candidate's slot is overwritten with tanh
+        gates[:, 2 * u:3 * u] = np.tanh(z[:, 2 * u:3 * u])
+        c = gates[:, u:2 * u] * c + gates[:, :u] * gates[:, 2 * u:3 * u]
+        tanh_c = np.tanh(c)
+        return gates, c, tanh_c, gates[:, 3 * u:] * tanh_c
 
-    def _objective(self, tokens, mask):
-        tokens = np.asarray(tokens, "int64")
-        mask = np.asarray(mask, self.dtype)
-        _, log_ps, cache = self._run(len(tokens), tokens=tokens, keep=True)
-        rows = np.arange(len(tokens))
-        log_prob = sum(mask[:, t] * lp[rows, tokens[:, t]] for t, lp in enumerate(log_ps))
-        entropy = sum(mask[:, t] * -(np.exp(lp) * lp).sum(axis=1) for t, lp in enumerate(log_ps))
-        return tokens, mask, log_ps, cache, log_prob, entropy
+    def _log_softmax(self, scaled, t=slice(None)):
+        """Log-softmax of each step over its own decision's choices (others get ~-inf)."""
+        logits = scaled if self.tanh_constant is None else self.tanh_constant * np.tanh(scaled)
+        logits = logits + self._floor[t]
+        logits -= logits.max(axis=-1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
 
-    # ---------------------------------------------------------- backward
-    def _gradients(self, tokens, mask, log_ps, cache, d_log_prob, d_entropy):
-        """Gradients of `sum(d_log_prob * log_prob + d_entropy * entropy)` over the weights."""
-        emb, kernel, recurrent, _, head, _ = self.variables
-        grads = [np.zeros_like(w) for w in self.variables]
-        d_emb, d_kernel, d_recurrent, d_bias, d_head, d_head_bias = grads
-        u = self.units
-        rows = np.arange(len(tokens))
-        dh_next = np.zeros((len(tokens), u), self.dtype)
-        dc_next = np.zeros_like(dh_next)
-        for t in reversed(range(self.num_decisions)):
-            k, off = self.counts[t], self.offsets[t]
-            ids, x, h_prev, c_prev, i, f, g, o, tanh_c, h, squashed = cache[t]
-            log_p = log_ps[t]
-            p = np.exp(log_p)
-            entropy = -(p * log_p).sum(axis=1, keepdims=True)
-            # d log p[token] / d logits = onehot - p;  d entropy / d logits = -p (log p + H).
-            onehot = np.zeros_like(p)
-            onehot[rows, tokens[:, t]] = 1.0
-            d_logits = (mask[:, t] * d_log_prob)[:, None] * (onehot - p) \
-                - (mask[:, t] * d_entropy)[:, None] * p * (log_p + entropy)
-            if squashed is not None:
-                d_logits = d_logits * self.tanh_constant * (1.0 - squashed * squashed)
-            d_scaled = d_logits / self.temperature
-            d_head[:, off:off + k] += h.T @ d_scaled
-            d_head_bias[off:off + k] += d_scaled.sum(axis=0)
-            dh = d_scaled @ head[:, off:off + k].T + dh_next
-            dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)
-            dz = np.concatenate([dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f),
-                                 dc * i * (1.0 - g * g), dh * tanh_c * o * (1.0 - o)], axis=1)
-            dc_next = dc * f
-            d_kernel += x.T @ dz
-            d_recurrent += h_prev.T @ dz
-            d_bias += dz.sum(axis=0)
-            dh_next = dz @ recurrent.T
-            np.add.at(d_emb, ids, dz @ kernel.T)
-        return grads
+    def _projection(self):
+        # The input's contribution to the gates, for every token at once.
+        return self.embedding @ self.kernel + self.bias
 
-    def _adam(self, grads):
-        self.step = self.step + 1
-        rate = self.learning_rate * np.sqrt(1.0 - ADAM_BETA2 ** self.step) \
-            / (1.0 - ADAM_BETA1 ** self.step)
-        for w, g, m, s in zip(self.variables, grads, self.moments, self.velocities, strict=True):
-            m *= ADAM_BETA1
-            m += (1.0 - ADAM_BETA1) * g
-            s *= ADAM_BETA2
-            s += (1.0 - ADAM_BETA2) * g * g
-            w -= (rate * m / (np.sqrt(s) + ADAM_EPSILON)).astype(self.dtype)
-
-    def reinforce_gradients(self, tokens, mask, advantages, entropy_weight):
-        """`(loss, gradients)` of the REINFORCE loss (see `reinforce_step`), without a step."""
-        tokens, mask, log_ps, cache, log_prob, entropy = self._objective(tokens, mask)
-        advantages = np.asarray(advantages, self.dtype)
-        n = len(tokens)
-        # REINFORCE (Williams, 1992): ascend A * grad log pi(a), plus an entropy bonus.
-        loss = -np.mean(advantages * log_prob + entropy_weight * entropy)
-        grads = self._gradients(tokens, mask, log_ps, cache, -advantages / n,
-                                np.full(n, -entropy_weight / n, self.dtype))
-        return float(loss), grads
-
-    def ppo_gradients(self, tokens, mask, advantages, old_log_prob, clip, entropy_weight):
-        """`(loss, gradients)` of PPO's clipped surrogate loss (see `ppo_step`), without a step."""
-        tokens, mask, log_ps, cache, log_prob, entropy = self._objective(tokens, mask)
-        advantages = np.asarray(advantages, self.dtype)
-        ratio = np.exp(log_prob - np.asarray(old_log_prob, self.dtype))
-        unclipped = ratio * advantages
-        clipped = np.clip(ratio, 1.0 - clip, 1.0 + clip) * advantages
-        n = len(tokens)
-        # Clipped surrogate objective (Schulman et al., 2017): the gradient flows through the
-        # unclipped term where it is the smaller one (ties included), else nowhere.
-        loss = -np.mean(np.minimum(unclipped, clipped) + entropy_weight * entropy)
-        d_log_prob = np.where(unclipped <= clipped, -unclipped / n, 0.0).astype(self.dtype)
-        grads = self._gradients(tokens, mask, log_ps, cache, d_log_prob,
-                                np.full(n, -entropy_weight / n, self.dtype))
-        return float(loss), grads
-
-    # ------------------------------------------------------------ public
     def sample(self, uniforms) -> np.ndarray:
         """Token sequences drawn by inverse CDF from a `[count, decisions]` matrix of uniforms.
 
         Returns a `[count, decisions]` int matrix: row `i` uses `uniforms[i]`.
         """
         uniforms = np.asarray(uniforms, self.dtype)
-        return self._run(len(uniforms), uniforms=uniforms)[0].astype("int32")
+        batch = len(uniforms)
+        projection = self._projection()
+        h = c = np.zeros((batch, self.units), self.dtype)
+        ids = np.full(batch, self.vocabulary)
+        tokens = np.empty((batch, self.num_decisions), "int32")
+        for t, (k, off) in enumerate(zip(self.counts, self.offsets, strict=True)):
+            _, c, _, h = self._cell(projection[ids], h, c)
+            scaled = (h @ self.head_kernel[:, off:off + k] + self.head_bias[off:off + k]) \
+                / self.temperature
+            cdf = np.cumsum(np.exp(self._log_softmax_one(scaled)), axis=1)
+            token = np.minimum((cdf < uniforms[:, t:t + 1] * cdf[:, -1:]).sum(axis=1), k - 1)
+            tokens[:, t] = token
+            ids = token + off
+        return tokens
 
+    def _log_softmax_one(self, scaled):
+        """Log-softmax of one step's logits (already sliced to its decision)."""
+        logits = scaled if self.tanh_constant is None else self.tanh_constant * np.tanh(scaled)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+    def _forward(self, tokens):
+        """Teacher-forced pass over `[batch, decisions]` tokens; returns the log-softmax of
+        every step over the whole vocabulary, `[decisions, batch, vocabulary]`, and a cache."""
+        steps, batch, u = self.num_decisions, len(tokens), self.units
+        ids = np.empty((steps, batch), "int64")
+        ids[0] = self.vocabulary
+        ids[1:] = (tokens[:, :-1] + self._offsets[:-1]).T
+        zx = self._projection()[ids]
+        hs = np.zeros((steps + 1, batch, u), self.dtype)
+        gates = np.empty((steps, batch, 4 * u), self.dtype)
+        cs = np.zeros((steps + 1, batch, u), self.dtype)
+        tanh_cs = np.empty((steps, batch, u), self.dtype)
+        for t in range(steps):
+            gates[t], cs[t + 1], tanh_cs[t], hs[t + 1] = self._cell(zx[t], hs[t], cs[t])
+        scaled = (hs[1:] @ self.head_kernel + self.head_bias) / self.temperature
+        return self._log_softmax(scaled), (ids, hs, gates, cs, tanh_cs, scaled)
+
+    def _objective(self, tokens, mask):
+        tokens = np.asarray(tokens, "int64")
+        mask = np.asarray(mask, self.dtype)
+        log_p, cache = self._forward(tokens)
+        columns = (tokens + self._offsets).T[:, :, None]  # [steps, batch, 1]
+        chosen = np.take_along_axis(log_p, columns, axis=2)[:, :, 0]
+        step_entropy = -(np.exp(log_p) * log_p).sum(axis=2)  # [steps, batch]
+        log_prob = (mask.T * chosen).sum(axis=0)
+        entropy = (mask.T * step_entropy).sum(axis=0)
+        return (columns, mask, log_p, step_entropy, cache), log_prob, entropy
+
+    # ---------------------------------------------------------- backward
+    def _gradients(self, state, d_log_prob, d_entropy):
+        """Gradients (one flat vector) of `sum(d_log_prob * log_prob + d_entropy * entropy)`."""
+        columns, mask, log_p, step_entropy, (ids, hs, gates, cs, tanh_cs, scaled) = state
+        u = self.units
+        flat = np.zeros_like(self._flat)
+        d_emb, d_kernel, d_recurrent, d_bias, d_head, d_head_bias = self._views(flat)
+        p = np.exp(log_p)
+        # d log p[token] / d logits = onehot - p;  d entropy / d logits = -p (log p + H).
+        weight = (mask.T * d_log_prob)[:, :, None]
+        d_logits = -weight * p
+        np.put_along_axis(d_logits, columns,
+                          np.take_along_axis(d_logits, columns, axis=2) + weight, axis=2)
+        d_logits -= (mask.T * d_entropy)[:, :, None] * p * (log_p + step_entropy[:, :, None])
+        if self.tanh_constant is not None:
+            squashed = np.tanh(scaled)
+            d_logits *= self.tanh_constant * (1.0 - squashed * squashed)
+        d_scaled = d_logits / self.temperature
+        d_head += hs[1:].reshape(-1, u).T @ d_scaled.reshape(-1, self.vocabulary)
+        d_head_bias += d_scaled.sum(axis=(0, 1))
+        d_hs = d_scaled @ self.head_kernel.T  # from each step's own output
+        # Gate derivatives: sigmoid' for i, f, o; tanh' for the cell candidate.
+        d_gate = gates * (1.0 - gates)
+        d_gate[:, :, 2 * u:3 * u] = 1.0 - gates[:, :, 2 * u:3 * u] ** 2
+        d_out = gates[:, :, 3 * u:] * (1.0 - tanh_cs * tanh_cs)
+        dz = np.empty_like(gates)
+        dh = np.zeros_like(hs[0])
+        dc = np.zeros_like(hs[0])
+        recurrent_t = self.recurrent_kernel.T
+        for t in reversed(range(self.num_decisions)):
+            dh = d_hs[t] + dh
+            dc = dc + dh * d_out[t]
+            i, f, g = gates[t, :, :u], gates[t, :, u:2 * u], gates[t, :, 2 * u:3 * u]
+            np.multiply(dc, g, out=dz[t, :, :u])
+            np.multiply(dc, cs[t], out=dz[t, :, u:2 * u])
+            np.multiply(dc, i, out=dz[t, :, 2 * u:3 * u])
+            np.multiply(dh, tanh_cs[t], out=dz[t, :, 3 * u:])
+            dz[t] *= d_gate[t]
+            dc = dc * f
+            dh = dz[t] @ recurrent_t
+        dz = dz.reshape(-1, 4 * u)
+        d_recurrent += hs[:-1].reshape(-1, u).T @ dz
+        d_projection = np.zeros((self.vocabulary + 1, 4 * u), self.dtype)
+        np.add.at(d_projection, ids.ravel(), dz)
+        d_kernel += self.embedding.T @ d_projection
+        d_bias += d_projection.sum(axis=0)
+        d_emb += d_projection @ self.kernel.T
+        return flat
+
+    def _adam(self, grad):
+        self.step = self.step + 1
+        rate = self.learning_rate * np.sqrt(1.0 - ADAM_BETA2 ** self.step) \
+            / (1.0 - ADAM_BETA1 ** self.step)
+        m, s = self._moments, self._velocities
+        m *= ADAM_BETA1
+        m += (1.0 - ADAM_BETA1) * grad
+        s *= ADAM_BETA2
+        s += (1.0 - ADAM_BETA2) * grad * grad
+        self._flat -= (rate * m / (np.sqrt(s) + ADAM_EPSILON)).astype(self.dtype)
+
+    def reinforce_gradients(self, tokens, mask, advantages, entropy_weight):
+        """`(loss, gradients)` of the REINFORCE loss (see `reinforce_step`), without a step.
+
+        The gradients are one flat vector; `split(gradients)` gives one array per weight.
+        """
+        state, log_prob, entropy = self._objective(tokens, mask)
+        advantages = np.asarray(advantages, self.dtype)
+        n = len(advantages)
+        # REINFORCE (Williams, 1992): ascend A * grad log pi(a), plus an entropy bonus.
+        loss = -np.mean(advantages * log_prob + entropy_weight * entropy)
+        grads = self._gradients(state, -advantages / n,
+                                np.full(n, -entropy_weight / n, self.dtype))
+        return float(loss), grads
+
+    def ppo_gradients(self, tokens, mask, advantages, old_log_prob, clip, entropy_weight):
+        """`(loss, gradients)` of PPO's clipped surrogate loss (see `ppo_step`), without a step."""
+        state, log_prob, entropy = self._objective(tokens, mask)
+        advantages = np.asarray(advantages, self.dtype)
+        ratio = np.exp(log_prob - np.asarray(old_log_prob, self.dtype))
+        unclipped = ratio * advantages
+        clipped = np.clip(ratio, 1.0 - clip, 1.0 + clip) * advantages
+        n = len(advantages)
+        # Clipped surrogate objective (Schulman et al., 2017): the gradient flows through the
+        # unclipped term where it is the smaller one (ties included), else nowhere.
+        loss = -np.mean(np.minimum(unclipped, clipped) + entropy_weight * entropy)
+        d_log_prob = np.where(unclipped <= clipped, -unclipped / n, 0.0).astype(self.dtype)
+        grads = self._gradients(state, d_log_prob, np.full(n, -entropy_weight / n, self.dtype))
+        return float(loss), grads
+
+    # ------------------------------------------------------------ public
     def log_prob(self, tokens, mask) -> tuple[np.ndarray, np.ndarray]:
         """`(log_prob, entropy)` per sequence of a `[batch, decisions]` token matrix."""
         *_, log_prob, entropy = self._objective(tokens, mask)
@@ -263,8 +309,13 @@ class ControllerNetwork:
 
     def probabilities(self, tokens) -> list[np.ndarray]:
         """Softmax of every decision along one teacher-forced token sequence (for inspection)."""
-        _, log_ps, _ = self._run(1, tokens=np.asarray([tokens], "int64"))
-        return [np.exp(lp[0]) for lp in log_ps]
+        log_p, _ = self._forward(np.asarray([tokens], "int64"))
+        return [np.exp(log_p[t, 0, off:off + k])
+                for t, (k, off) in enumerate(zip(self.counts, self.offsets, strict=True))]
+
+    def split(self, flat) -> list[np.ndarray]:
+        """One array per weight (in `variables`' order) of a flat vector of gradients."""
+        return self._views(flat)
 
     def reinforce_step(self, tokens, mask, advantages, entropy_weight) -> float:
         """One Adam step on the REINFORCE loss; returns the loss."""
@@ -313,11 +364,10 @@ class ControllerNetwork:
                                      "network size changed since it was saved.")
                 arrays.append(array.astype(self.dtype))  # a writable copy
             restored[key] = arrays
-        n = len(self.variables)
-        self.variables = restored["weights"]
+        for target, array in zip(self.variables + self.moments + self.velocities,
+                                 restored["weights"] + restored["optimizer"][1:], strict=True):
+            target[...] = array  # views of the flat buffers
         self.step = restored["optimizer"][0]
-        self.moments = restored["optimizer"][1:1 + n]
-        self.velocities = restored["optimizer"][1 + n:]
 
 
 def _encode(array) -> list:
