@@ -10,7 +10,9 @@
 * `halving`: `SuccessiveHalving`, multi-fidelity promotion around any
   `ArchitectureOracle`.
 * `predictors`: performance predictors over the `Architecture` encoding
-  (`GPPredictor`, `MLPEnsemble` as in BANANAS, `PairwiseRanker` as in ReNAS).
+  (`GPPredictor`, `MLPEnsemble` as in BANANAS, `PairwiseRanker` as in ReNAS);
+  `zc_features`: `zero_cost_features`, cheap inputs (parameter and FLOP counts,
+  proxy scores) the MLP predictors take beside the encoding.
 * `screening`: `search_without_training`, NASWOT's "score N random
   architectures, train only the best", in one call.
 * `prescreen`: `Prescreen`, which lets any oracle discard proposals whose
@@ -54,6 +56,7 @@ _LAZY = {
     "GPPredictor": "kerasnas.estimation.predictors",
     "MLPEnsemble": "kerasnas.estimation.predictors",
     "PairwiseRanker": "kerasnas.estimation.predictors",
+    "zero_cost_features": "kerasnas.estimation.zc_features",
     "search_without_training": "kerasnas.estimation.screening",
     "Prescreen": "kerasnas.estimation.prescreen",
     "proxy_scorer": "kerasnas.estimation.prescreen",

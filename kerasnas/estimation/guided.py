@@ -31,12 +31,24 @@ import numpy as np
 
 from kerasnas.estimation.predictors import PREDICTORS, make_predictor
 from kerasnas.oracles.base import ArchitectureOracle
+from kerasnas.oracles.candidates import candidate_pool
+from kerasnas.oracles.surrogates import expected_improvement
 
 #: Predictor used when none is named (default "ranker": on the NAS-Bench-201 table at 50
 #: queries it had the best mean of the three, 10 seeds each: ranker 94.33, gp 94.28,
 #: mlp_ensemble 94.10; over 93 seeds the ranker's mean is 94.27, below BayesianOptimization's
 #: 94.30; `benchmarks/estimation_guided.py`, see benchmarks/README.md).
 DEFAULT_PREDICTOR = "ranker"
+
+#: How a candidate's predicted score and the predictor's uncertainty (the ensemble's spread, the
+#: GP's posterior standard deviation) become the value maximised: "ucb" (mean + `exploration`
+#: x std), "its" (independent Thompson sampling, BANANAS's best: one normal draw per candidate),
+#: "ei" (expected improvement over the best prediction for an evaluated architecture).
+ACQUISITIONS = ("ucb", "its", "ei")
+#: Acquisition used when none is named (default "ucb"; see `DEFAULT_EXPLORATION`).
+DEFAULT_ACQUISITION = "ucb"
+#: Weight of the uncertainty in "ucb" (default 0.0: TUNING PENDING).
+DEFAULT_EXPLORATION = 0.0
 
 
 def check_predictor(name) -> str:
@@ -64,13 +76,22 @@ class PredictorGuided(ArchitectureOracle):
 
     def __init__(self, objective=None, max_trials=100, predictor=DEFAULT_PREDICTOR, *,
                  num_initial_points=10, top_k=5, num_mutations=10, num_random_candidates=100,
-                 exploration=0.0, **kwargs):
+                 acquisition=DEFAULT_ACQUISITION, exploration=DEFAULT_EXPLORATION,
+                 refit_every=1, features=None, **kwargs):
         self.predictor_name = check_predictor(predictor)
         for name, value, low in (("num_initial_points", num_initial_points, 2),
                                  ("top_k", top_k, 1), ("num_mutations", num_mutations, 0),
-                                 ("num_random_candidates", num_random_candidates, 0)):
+                                 ("num_random_candidates", num_random_candidates, 0),
+                                 ("refit_every", refit_every, 1)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}; got {value!r}.")
+        if features is not None and (predictor == "gp" or not callable(features)):
+            raise ValueError("features must be a callable (e.g. kerasnas.estimation."
+                             "zero_cost_features(space, x)) and needs predictor 'ranker' or "
+                             f"'mlp_ensemble'; got {features!r} with predictor {predictor!r}.")
+        if acquisition not in ACQUISITIONS:
+            raise ValueError(f"Unknown acquisition {acquisition!r}; choose one of "
+                             f"{list(ACQUISITIONS)}.")
         if not np.isfinite(exploration) or exploration < 0:
             raise ValueError(f"exploration must be a finite number >= 0; got {exploration!r}.")
         super().__init__(objective=objective, max_trials=max_trials, **kwargs)
@@ -78,40 +99,64 @@ class PredictorGuided(ArchitectureOracle):
         self.top_k = int(top_k)
         self.num_mutations = int(num_mutations)
         self.num_random_candidates = int(num_random_candidates)
+        self.acquisition = acquisition
         self.exploration = float(exploration)
+        self.refit_every = int(refit_every)
+        self.features = features
+        self._fit = None  # {"seed": predictor seed, "on": observations it was fitted on}
+        self._model = None  # the fitted predictor (rebuilt from `_fit` after a resume)
 
     def propose(self):
         if len(self._fitness) < self.num_initial_points:
             return self._random_unseen()
-        history = self.history
-        seed = int(self.rng.integers(2**31 - 1))
-        model = make_predictor(self.predictor_name, self.encoding, seed=seed)
-        model.fit([a for a, _ in history], [f for _, f in history])
+        model = self.fit_predictor()
         pool = list(self._candidates().values())
         if not pool:
             return self._random_unseen()
-        score = model.predict(pool)
-        if self.exploration and hasattr(model, "predict_std"):
-            score = score + self.exploration * model.predict_std(pool)
-        return pool[int(np.argmax(score))]
+        return pool[int(np.argmax(self._acquire(model, pool)))]
+
+    def fit_predictor(self):
+        """The predictor, refitted to every finished architecture every `refit_every` of them.
+
+        In between it is reused as fitted. After a resume it is refitted with
+        the same seed on the same first observations, so a resumed search
+        proposes what an uninterrupted one would.
+        """
+        n = len(self._fitness)
+        if self._fit is None or n - self._fit["on"] >= self.refit_every:
+            self._fit = {"seed": int(self.rng.integers(2**31 - 1)), "on": n}
+            self._model = None
+        if self._model is None:
+            history = self.history[:self._fit["on"]]  # in the order they finished
+            self._model = make_predictor(self.predictor_name, self.encoding,
+                                         seed=self._fit["seed"], features=self.features)
+            self._model.fit([a for a, _ in history], [f for _, f in history])
+        return self._model
+
+    def _acquire(self, model, pool) -> np.ndarray:
+        """Acquisition value of each candidate of `pool` (the highest is proposed)."""
+        mean = model.predict(pool)
+        if self.acquisition == "ucb" and not self.exploration:
+            return mean
+        std = model.predict_std(pool)
+        if self.acquisition == "ucb":
+            return mean + self.exploration * std
+        if self.acquisition == "its":  # one independent draw per candidate
+            return self.rng.normal(mean, np.maximum(std, 1e-12))
+        best = float(np.max(model.predict([a for a, _ in self.history])))
+        return expected_improvement(mean, np.maximum(std, 1e-12) ** 2, best)
+
+    def get_algorithm_state(self):
+        return {"fit": self._fit}
+
+    def set_algorithm_state(self, state):
+        fit = state.get("fit")
+        self._fit = None if fit is None else {"seed": int(fit["seed"]), "on": int(fit["on"])}
+        self._model = None
 
     def _candidates(self) -> dict:
         """`{str(arch): arch}`: unknown neighbours / mutations of the best, and random ones."""
         known = set(self._fitness) | self._failed | set(self._pending.values())
-        pool = {}
-
-        def add(arch):
-            key = str(arch)
-            if key not in known and key not in pool:
-                pool[key] = arch
-
-        ranked = sorted(self._fitness, key=self._fitness.__getitem__, reverse=True)
-        for key in ranked[:self.top_k]:
-            parent = self.encoding.from_string(key)
-            for arch in self.encoding.neighbors(parent):
-                add(arch)
-            for _ in range(self.num_mutations):
-                add(parent.mutate(self.rng).mutate(self.rng))
-        for _ in range(self.num_random_candidates):
-            add(self.encoding.sample(self.rng))
-        return pool
+        return candidate_pool(self.encoding, self._fitness, known, self.rng, top_k=self.top_k,
+                              num_mutations=self.num_mutations,
+                              num_random_candidates=self.num_random_candidates)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerasnas.oracles.base import ArchitectureOracle
+from kerasnas.oracles.candidates import candidate_pool
 from kerasnas.oracles.surrogates import (
     CategoricalGP,
     cardinalities,
@@ -164,27 +165,10 @@ class BayesianOptimization(ArchitectureOracle):
     def _candidates(self) -> dict:
         """`{str(arch): arch}` of unknown neighbours/mutations of the best, plus random ones."""
         known = set(self._fitness) | self._failed | set(self._pending.values())
-        pool = {}
-
-        def add(arch):
-            key = str(arch)
-            if key not in known and key not in pool:
-                pool[key] = arch
-
-        ranked = sorted(self._fitness, key=self._fitness.__getitem__, reverse=True)
-        for key in ranked[: self.top_k]:
-            parent = self.encoding.from_string(key)
-            neighbors = self.encoding.neighbors(parent)
-            if len(neighbors) > self.max_neighbors:
-                keep = self.rng.choice(len(neighbors), self.max_neighbors, replace=False)
-                neighbors = [neighbors[i] for i in sorted(keep)]
-            for arch in neighbors:
-                add(arch)
-            for _ in range(self.num_mutations):
-                add(parent.mutate(self.rng).mutate(self.rng))
-        for _ in range(self.num_random_candidates):
-            add(self.encoding.sample(self.rng))
-        return pool
+        return candidate_pool(self.encoding, self._fitness, known, self.rng, top_k=self.top_k,
+                              num_mutations=self.num_mutations,
+                              num_random_candidates=self.num_random_candidates,
+                              max_neighbors=self.max_neighbors)
 
     def _featurize(self, archs: dict) -> np.ndarray:
         """Decision-index rows of `{str(arch): arch or None}` (None: parsed from the key)."""
