@@ -15,7 +15,9 @@ fully trained accuracy (the best validation accuracy over all epochs) for
 * low fidelity: the accuracy after 1, 2, 3 epochs;
 * learning-curve extrapolation from the first 3 epochs (`kerasnas.estimation.extrapolate`);
 * predictors trained on T = 10, 20, 40 architectures and scored on the others
-  (`kerasnas.estimation.predictors`), median over 20 random draws of the T;
+  (`kerasnas.estimation.predictors`), median over 20 random draws of the T,
+  on the encoding alone and with zero-cost features beside it (the recorded
+  proxy values, `kerasnas.estimation.zc_features`);
 
 and each estimate's cost relative to full training.
 
@@ -238,7 +240,10 @@ def analyse(raw, draws=20):
     from kerasnas.estimation.curves import extrapolate
     from kerasnas.estimation.predictors import PREDICTORS, make_predictor
     from kerasnas.estimation.ranking import kendall_tau, spearman_rho
+    from kerasnas.estimation.zc_features import DEFAULT_FEATURES, feature_vector
     from kerasnas.spaces.encodings import MacroEncoding
+
+    FEATURE_SETS = (DEFAULT_FEATURES, ("params",), ("params", "flops", "naswot", "synflow"))
 
     for name, rows in raw.items():
         rows = [r for r in rows if r.get("val_accuracy")]
@@ -268,22 +273,32 @@ def analyse(raw, draws=20):
         # Predictors: fit on T fully trained, rank the other N - T (median over draws).
         space_enc = MacroEncoding(max_layers=4, widths=(8, 16, 32))
         archs = [space_enc.from_string(r["arch"]) for r in rows]
+        # With zero-cost features beside the encoding (White et al. 2021): the recorded proxy
+        # values, transformed as `zero_cost_features` does (no model is rebuilt).
+        scores = {r["arch"]: r["proxies"] for r in rows}
+        setups = [(pred, None) for pred in PREDICTORS]
+        setups += [(pred, names) for names in FEATURE_SETS for pred in ("mlp_ensemble", "ranker")]
         for t in (10, 20, 40):
             if t >= n - 5:
                 continue
-            for pred in PREDICTORS:
+            for pred, names in setups:
+                feats = None if names is None else (
+                    lambda batch, names=names, scores=scores: np.stack(
+                        [feature_vector(scores[str(a)], names) for a in batch]))
                 taus, rhos = [], []
                 for d in range(draws):
                     idx = np.random.default_rng(d).permutation(n)
                     tr, te = idx[:t], idx[t:]
-                    model = make_predictor(pred, space_enc, seed=d)
+                    model = make_predictor(pred, space_enc, seed=d, features=feats)
                     model.fit([archs[i] for i in tr], truth[tr])
                     est = model.predict([archs[i] for i in te])
                     taus.append(kendall_tau(est, truth[te]))
                     rhos.append(spearman_rho(est, truth[te]))
-                print(f"| predictor `{pred}`, T = {t} (median [IQR] of {draws} draws) | "
+                label = f"`{pred}`" + ("" if names is None else
+                                       f" + features ({', '.join(names)})")
+                print(f"| predictor {label}, T = {t} (median [IQR] of {draws} draws) | "
                       f"{_median_iqr(taus)} | {_median_iqr(rhos)} | "
-                      f"{t} full trainings for all {n} |")
+                      f"{t} full trainings for all {n} |", flush=True)
 
 
 if __name__ == "__main__":
