@@ -281,6 +281,11 @@ def analyse(raw, draws=20):
         for t in (10, 20, 40):
             if t >= n - 5:
                 continue
+            alone = [kendall_tau([scores[rows[i]["arch"]]["params"] for i in te], truth[te])
+                     for te in (np.random.default_rng(d).permutation(n)[t:]
+                                for d in range(draws))]
+            print(f"| (proxy `params` alone on the same N - T, T = {t}) | {_median_iqr(alone)} "
+                  f"| | 0 |")
             for pred, names in setups:
                 feats = None if names is None else (
                     lambda batch, names=names, scores=scores: np.stack(
