@@ -133,3 +133,13 @@ def test_a_grown_network_keeps_the_policy_of_the_shared_decisions():
     before, _ = old.log_prob(np.array([[1, 2], [4, 0]]), np.ones((2, 2)))
     after, _ = grown.log_prob(np.array([[1, 2, 3], [4, 0, 1]]), np.array([[1, 1, 0]] * 2))
     np.testing.assert_array_equal(before, after)
+
+
+def test_ppo_update_equals_log_prob_then_ppo_steps():
+    tokens, mask, advantages = _batch(7, n=8)
+    first, second = _net(2.5), _net(2.5)
+    old, _ = first.log_prob(tokens, mask)
+    for _ in range(3):
+        first.ppo_step(tokens, mask, advantages, old, 0.2, 0.01)
+    second.ppo_update(tokens, mask, advantages, 0.2, 0.01, epochs=3)
+    np.testing.assert_array_equal(first.kernel, second.kernel)

@@ -183,6 +183,23 @@ class NB201HyperModel(keras_tuner.HyperModel):
         return None
 
 
+def time_oracle_io(tuner) -> None:
+    """Wraps `tuner.oracle`'s JSON writes (`save`, `_save_trial`) so that the seconds they
+    take add up in `tuner._io_total`: what the lookup tuners subtract to give an oracle's
+    own time per trial. Instance attributes shadow the methods only for this oracle."""
+    def timed(method):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                tuner._io_total += time.perf_counter() - start
+        return wrapper
+
+    for name in ("save", "_save_trial"):
+        setattr(tuner.oracle, name, timed(getattr(tuner.oracle, name)))
+
+
 class NB201LookupTuner(keras_tuner.Tuner):
     """A `keras_tuner.Tuner` whose trials report the table's accuracy.
 
@@ -212,18 +229,8 @@ class NB201LookupTuner(keras_tuner.Tuner):
         self._io_total = 0.0
         self._started = self._io_started = 0.0
         super().__init__(oracle=oracle, hypermodel=NB201HyperModel(), **kwargs)
-        # Instance attributes shadow the methods only for this search's oracle.
-        for name in ("save", "_save_trial"):
-            setattr(self.oracle, name, self._timed_io(getattr(self.oracle, name)))
+        time_oracle_io(self)
 
-    def _timed_io(self, method):
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self._io_total += time.perf_counter() - start
-        return timed
 
     def run_trial(self, trial, *args, **kwargs):
         return {OBJECTIVE: self.lookup(trial.hyperparameters.values)}

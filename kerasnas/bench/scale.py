@@ -132,17 +132,9 @@ class LookupTuner(keras_tuner.Tuner):
         self._io_total = 0.0
         super().__init__(oracle=oracle, hypermodel=LookupHyperModel(scorer.encoding), **kwargs)
         if not hasattr(self.oracle, "stub"):  # a local oracle (not a worker's gRPC client)
-            for name in ("save", "_save_trial"):
-                setattr(self.oracle, name, self._timed_io(getattr(self.oracle, name)))
+            from kerasnas.bench.nb201 import time_oracle_io
 
-    def _timed_io(self, method):
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self._io_total += time.perf_counter() - start
-        return timed
+            time_oracle_io(self)
 
     def run_trial(self, trial, *args, **kwargs):
         worker = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")

@@ -217,11 +217,9 @@ class ReinforceController(ArchitectureOracle):
             advantages = np.array(advantages, "float32")
             if not advantages.any():
                 return
-            old_log_prob, _ = self.network.log_prob(tokens, mask)
-            for _ in range(self.ppo_epochs):
-                self.network.ppo_step(tokens, mask, advantages, old_log_prob, self.ppo_clip,
-                                      self.entropy_weight)
-                self.updates += 1
+            self.network.ppo_update(tokens, mask, advantages, self.ppo_clip,
+                                    self.entropy_weight, self.ppo_epochs)
+            self.updates += self.ppo_epochs
             return
         advantages = np.array([o["advantage"] for o in batch], "float32")
         if advantages.any():

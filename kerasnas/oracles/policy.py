@@ -37,6 +37,7 @@ import base64
 from typing import Sequence
 
 import numpy as np
+from scipy.special import expit
 
 #: Range of the uniform initialisation of every weight (as in ENAS, Pham et al., 2018).
 INIT_RANGE = 0.1
@@ -54,7 +55,7 @@ WEIGHT_NAMES = ("embedding", "kernel", "recurrent_kernel", "bias", "head_kernel"
 
 
 def _sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # overflow-free, and one ufunc call
+    return expit(x)  # one ufunc call, no overflow
 
 
 class ControllerNetwork:
@@ -286,9 +287,10 @@ class ControllerNetwork:
                                 np.full(n, -entropy_weight / n, self.dtype))
         return float(loss), grads
 
-    def ppo_gradients(self, tokens, mask, advantages, old_log_prob, clip, entropy_weight):
+    def ppo_gradients(self, tokens, mask, advantages, old_log_prob, clip, entropy_weight,
+                      _objective=None):
         """`(loss, gradients)` of PPO's clipped surrogate loss (see `ppo_step`), without a step."""
-        state, log_prob, entropy = self._objective(tokens, mask)
+        state, log_prob, entropy = _objective or self._objective(tokens, mask)
         advantages = np.asarray(advantages, self.dtype)
         ratio = np.exp(log_prob - np.asarray(old_log_prob, self.dtype))
         unclipped = ratio * advantages
@@ -328,6 +330,23 @@ class ControllerNetwork:
         loss, grads = self.ppo_gradients(tokens, mask, advantages, old_log_prob, clip,
                                          entropy_weight)
         self._adam(grads)
+        return loss
+
+    def ppo_update(self, tokens, mask, advantages, clip, entropy_weight, epochs) -> float:
+        """`epochs` Adam steps of PPO on one batch, the policy that sampled it being the
+        current one; returns the last loss.
+
+        Same as `old, _ = log_prob(...)` then `epochs` x `ppo_step(..., old, ...)`, with
+        the first step's forward pass giving `old` (one pass fewer).
+        """
+        objective = self._objective(tokens, mask)
+        old_log_prob = objective[1]
+        loss = 0.0
+        for _ in range(int(epochs)):
+            loss, grads = self.ppo_gradients(tokens, mask, advantages, old_log_prob, clip,
+                                             entropy_weight, objective)
+            self._adam(grads)
+            objective = None
         return loss
 
     # ------------------------------------------------------------- state
