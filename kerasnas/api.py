@@ -204,6 +204,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     import keras
 
     from kerasnas.recipe import TrainingRecipe
+    from kerasnas.refit import reserve_refit_time
     from kerasnas.tuner import NASTuner
 
     if seed is not None:
@@ -248,8 +249,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
                      recipe=recipe, cv_folds=folds, tensorboard=tensorboard,
                      keep_checkpoints=keep_checkpoints and max(keep_checkpoints, ensemble))
     attach_estimation(checked.estimation, tuner)
-    if refit:  # keep time for the refit: 1.25x the slowest trial's fit per member
-        tuner.refit_reserve = 1.25 * ensemble / (folds or 1)
+    if refit:  # keep time for the refit: 1.25x the slowest trial's expected refit per member
+        reserve_refit_time(tuner, data, recipe, ensemble, refit_epochs)
     search_start = time.monotonic()
     tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val))
     search_time = time.monotonic() - search_start

@@ -55,8 +55,10 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
         if verbose:
             members = f"the {len(best)} best architectures" if len(best) > 1 else \
                 "the best architecture"
-            print(f"Refitting {members} on training + validation data for "
-                  f"{refit_epochs_of(best[0], refit_epochs)} epoch(s)...", flush=True)
+            n_epochs = refit_epochs_of(best[0], refit_epochs, recipe,
+                                       len(data.x_train) + len(data.x_val))
+            print(f"Refitting {members} on training + validation data for {n_epochs} "
+                  "epoch(s)...", flush=True)
         # A down-scaled trial's copy is not the full-size model: its refit may not be cut.
         models, histories, cut = refit_top(tuner, best, data, recipe, epochs=refit_epochs,
                                            batch_size=32 if batch_size == "auto" else batch_size,

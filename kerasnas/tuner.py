@@ -235,9 +235,16 @@ class NASTuner(keras_tuner.Tuner):
 
     def reserved_time(self):
         """Seconds kept free before the deadline for the refit: `refit_reserve` times the
-        slowest finished trial's training time (0 before any trial finished)."""
-        fit_times = self._fit_times()
-        return self.refit_reserve * max(fit_times) if fit_times and self.refit_reserve else 0.0
+        slowest finished trial's expected refit time (`refit_time(trial)`, which
+        `kerasnas.refit.reserve_refit_time` sets; else its training time), 0 before any
+        trial finished."""
+        if not self.refit_reserve:
+            return 0.0
+        estimate = getattr(self, "refit_time", None)
+        times = [estimate(t) if estimate else t.metrics.get_last_value("fit_time")
+                 for t in self.oracle.trials.values()
+                 if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
+        return self.refit_reserve * max(times) if times else 0.0
 
     def time_left(self):
         """Seconds until the deadline of the running search, or None without a budget."""

@@ -1,0 +1,57 @@
+"""The refit of small data trains the recipe's `min_steps`, and the search keeps time for it (#7)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from kerasnas.recipe import TrainingRecipe
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """A finished 3-epoch trial on 200 rows (160 train + 40 validation), no recipe."""
+    from kerasnas.data import prepare_data
+    from kerasnas.oracles import RandomSearch
+    from kerasnas.spaces import DenseSpace
+    from kerasnas.tuner import NASTuner
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    data = prepare_data(x, (x[:, 0] > 0).astype(int), seed=0)
+    tuner = NASTuner(RandomSearch(objective="val_accuracy", max_trials=1, seed=0),
+                     DenseSpace((4,), 2, max_layers=1, units=(8,)), epochs=3, verbose=0,
+                     directory=str(tmp_path_factory.mktemp("refit")), project_name="p")
+    tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val))
+    return tuner, tuner.oracle.get_best_trials(1)[0], data
+
+
+def test_a_short_trial_refits_for_the_recipes_min_steps(searched):
+    from kerasnas.refit import refit_epochs_of, refit_trial
+
+    tuner, trial, data = searched
+    assert trial.metrics.get_last_value("epochs") == 3
+    recipe = TrainingRecipe(min_steps=60)
+    # 200 rows: batch 32 (the power of two nearest 200 / 8), 7 steps an epoch, 9 epochs >= 60 steps.
+    steps_per_epoch = math.ceil(200 / recipe.batch_size_for(200))
+    expected = math.ceil(60 / steps_per_epoch)
+    assert expected == 9
+    assert refit_epochs_of(trial, "auto", recipe, 200) == expected
+    assert refit_epochs_of(trial) == 3  # without a recipe: the trial's own length
+    assert refit_epochs_of(trial, 5, recipe, 200) == 5  # an explicit refit_epochs wins
+    _, history, cut = refit_trial(tuner, trial, data, recipe)
+    assert not cut and len(history["loss"]) == expected
+
+
+def test_the_search_reserves_the_longer_refit(searched):
+    from kerasnas.refit import expected_refit_time, reserve_refit_time
+
+    tuner, trial, data = searched
+    fit_time = trial.metrics.get_last_value("fit_time")
+    recipe = TrainingRecipe(min_steps=60)
+    # The trial: 3 epochs of 5 steps (160 rows, batch 32). A refit without a recipe: 3 epochs of
+    # 7 steps (200 rows); with the recipe: 9 epochs of 7 steps (>= 60 steps).
+    assert expected_refit_time(tuner, trial, data) == pytest.approx(fit_time * 21 / 15)
+    assert expected_refit_time(tuner, trial, data, recipe) == pytest.approx(fit_time * 63 / 15)
+    reserve_refit_time(tuner, data, recipe, ensemble=2)
+    assert tuner.reserved_time() == pytest.approx(1.25 * 2 * fit_time * 63 / 15)
