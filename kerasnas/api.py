@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kerasnas import checkpoints
+from kerasnas import checkpoints, recycle
 from kerasnas.api_names import DEFAULT_ROOT, RESULT_DIR, SPACES, STRATEGIES  # noqa: F401
 from kerasnas.search_checks import (
     _objective_text,
@@ -51,7 +51,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            latency_budget_ms=None, size_budget_bytes=None, quantize=None, hardware=None,
            lr_schedule="cosine", min_steps=300, cv_folds="auto", ensemble=1, tensorboard=None,
            curve_stopping=False, halving=None, prescreen=None, prescreen_fraction=0.5,
-           predictor=None, downscale=None, keep_checkpoints=None, **space_args):
+           predictor=None, downscale=None, keep_checkpoints=None, trials_per_process=None,
+           **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
     Every argument is checked, and the data validated, before any training.
@@ -127,6 +128,10 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             (at least `ensemble`; parents a child may still inherit from are
             kept too), so a long search's disk use stays bounded (default None:
             every trial's, as Keras Tuner does). See `kerasnas.checkpoints`.
+        trials_per_process: Run the trials in child processes of at most this
+            many trials each, so memory stays bounded (TensorFlow grows by
+            5-9 MB per trial in one process); default None: all in this
+            process, no start-up cost. See `kerasnas.recycle`.
         train_fraction: Share of the training data each trial trains on
             (default 1.0); the refit always uses all of it.
         refit: Retrain the best architecture from scratch on training +
@@ -173,6 +178,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         ValueError, TypeError: on bad data or arguments, before any training.
         RuntimeError: if no trial finished within the budget.
     """
+    if trials_per_process is not None:
+        return recycle.search_in_children(search, locals(), trials_per_process)
     started = time.monotonic()
     max_trials = resolve_max_trials(max_trials, time_budget)
     checked = check_search_args(

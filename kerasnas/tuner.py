@@ -52,7 +52,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from kerasnas import checkpoints, crossval, trial_failures
+from kerasnas import checkpoints, crossval, recycle, trial_failures
 from kerasnas import tensorboard as tensorboard_logs
 from kerasnas.atomic import write_json
 from kerasnas.estimation import fidelity, halving
@@ -213,12 +213,17 @@ class NASTuner(keras_tuner.Tuner):
         except _BudgetExhausted:
             self.stopped_by = "time_budget"
             self.on_search_end()
+        except recycle.ProcessFull:  # a `trials_per_process` child has run its share
+            self.stopped_by = "trials_per_process"
+            self.on_search_end()
         finally:
             self._deadline = None
         if self._progress:
             self._progress.finish()
+        recycle.end_child(self)
 
     def pre_create_trial(self):
+        recycle.check_process_full(self)
         left = self.time_left()
         if left is None:
             return
