@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def kills(n_kills=50, seed=0, per_run=5, trials=6):
-    """Random SIGKILLs until `n_kills` have landed; returns the figures as a dict."""
+def kills(n_kills=50, seed=0, per_run=5, trials=6, deadline=None):
+    """Random SIGKILLs until `n_kills` have landed (or, past `deadline`, a
+    `time.monotonic()` value, no new search folder starts); returns the figures as a dict."""
     import crash_worker as cw
 
     rng = random.Random(seed)
@@ -48,6 +49,9 @@ def kills(n_kills=50, seed=0, per_run=5, trials=6):
         out = {"kills": 0, "phases": {}, "lost": [], "damaged": [], "runs": 0, "searches": 0,
                "equal_boards": 0, "search_seconds": search_seconds}
         while out["kills"] < n_kills:
+            if deadline is not None and time.monotonic() > deadline:
+                out["stopped_by_deadline"] = True
+                break
             folder = Path(tmp) / f"killed{out['searches']}"
             res = cw.crash_and_resume(folder, min(per_run, n_kills - out["kills"]), rng, trials,
                                       search_seconds=search_seconds)

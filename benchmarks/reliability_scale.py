@@ -115,6 +115,40 @@ def throughput(oracle, workers, trials, sleep, workdir, timeout=600):
                 "wall_s": wall, "load_before": load}
 
 
+def overhead_table(rows, trials, seed) -> str:
+    """Markdown table of `overhead`'s rows: median ms over the trial windows."""
+    windows = [w for w in WINDOWS if w[1] <= trials] or [(1, trials)]
+    lo, hi = windows[-1]
+    lines = [f"\nPer-trial oracle overhead (propose + observe), {trials} trials, seed {seed}; "
+             "median ms over trial windows\n",
+             "| oracle | " + " | ".join(f"algorithm {a}-{b}" for a, b in windows)
+             + f" | incl. I/O {lo}-{hi} | CPU incl. I/O {lo}-{hi} | max algorithm | wall s "
+             "| load before |", "|---" * (len(windows) + 6) + "|"]
+    for r in rows:
+        alg, tot = np.array(r["algorithm_ms"]), np.array(r["total_ms"])
+        cpu = np.array(r.get("cpu_ms", [np.nan] * len(tot)))
+        lines.append(f"| {r['oracle']} | " + " | ".join(
+            f"{np.median(alg[a - 1:b]):.1f}" for a, b in windows)
+            + f" | {np.median(tot[lo - 1:hi]):.1f} | {np.median(cpu[lo - 1:hi]):.1f} "
+            f"| {alg.max():.0f} | {r['wall_s']:.0f} | {r['load_before']:.1f} |")
+    return "\n".join(lines)
+
+
+def scale_table(rates, oracle, trials, sleep) -> str:
+    """Markdown table of `throughput`'s results: trials/s and scaling efficiency."""
+    base = next((r["rate"] for r in rates if r["workers"] == 1), None)
+    lines = [f"\nThroughput, chief + N workers on 127.0.0.1, {oracle}, {trials} trials of "
+             f"{sleep} s (ideal: N / {sleep} trials/s)\n",
+             "| workers | trials/s | ideal | scaling efficiency | span s | wall s (incl. start) "
+             "| load before |", "|---|---|---|---|---|---|---|"]
+    for r in rates:
+        eff = r["rate"] / (r["workers"] * base) if base else float("nan")
+        lines.append(f"| {r['workers']} | {r['rate']:.2f} | {r['workers'] / sleep:.2f} | "
+                     f"{eff:.0%} | {r['span_s']:.1f} | {r['wall_s']:.0f} "
+                     f"| {r['load_before']:.1f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     from kerasnas.bench.scale import ORACLES
 
@@ -136,22 +170,7 @@ def main(argv=None):
     if args.part in ("both", "overhead"):
         rows = overhead(args.oracles, args.trials, args.seed, args.workdir)
         out["overhead"] = rows
-        windows = [w for w in WINDOWS if w[1] <= args.trials]
-        print(f"\nPer-trial oracle overhead (propose + observe), {args.trials} trials, "
-              f"seed {args.seed}; median ms over trial windows\n")
-        print("| oracle | " + " | ".join(f"algorithm {lo}-{hi}" for lo, hi in windows)
-              + f" | incl. I/O {windows[-1][0]}-{windows[-1][1]} | CPU incl. I/O "
-              f"{windows[-1][0]}-{windows[-1][1]} | max algorithm | wall s | load before |")
-        print("|---" * (len(windows) + 6) + "|")
-        for r in rows:
-            alg, tot = np.array(r["algorithm_ms"]), np.array(r["total_ms"])
-            cpu = np.array(r.get("cpu_ms", [np.nan] * len(tot)))
-            lo, hi = windows[-1]
-            print(f"| {r['oracle']} | " + " | ".join(
-                f"{np.median(alg[a - 1:b]):.1f}" for a, b in windows)
-                + f" | {np.median(tot[lo - 1:hi]):.1f} | {np.median(cpu[lo - 1:hi]):.1f} "
-                f"| {alg.max():.0f} | {r['wall_s']:.0f} "
-                f"| {r['load_before']:.1f} |")
+        print(overhead_table(rows, args.trials, args.seed))
 
     if args.part in ("both", "scale"):
         rates = []
@@ -160,16 +179,7 @@ def main(argv=None):
             rates.append(r)
             print(f"# {n} worker(s): {r['rate']:.2f} trials/s", file=sys.stderr, flush=True)
         out["scale"] = rates
-        base = next((r["rate"] for r in rates if r["workers"] == 1), None)
-        print(f"\nThroughput, chief + N workers on 127.0.0.1, {args.scale_oracle}, "
-              f"{args.scale_trials} trials of {args.sleep} s (ideal: N / {args.sleep} trials/s)\n")
-        print("| workers | trials/s | ideal | scaling efficiency | span s | wall s (incl. start) "
-              "| load before |")
-        print("|---|---|---|---|---|---|---|")
-        for r in rates:
-            eff = r["rate"] / (r["workers"] * base) if base else float("nan")
-            print(f"| {r['workers']} | {r['rate']:.2f} | {r['workers'] / args.sleep:.2f} | "
-                  f"{eff:.0%} | {r['span_s']:.1f} | {r['wall_s']:.0f} | {r['load_before']:.1f} |")
+        print(scale_table(rates, args.scale_oracle, args.scale_trials, args.sleep))
     if args.json:
         args.json.write_text(json.dumps(out))
 

@@ -43,9 +43,10 @@ _REWARDS = ("normalized", "raw")
 
 #: Proposals per trial before a random unseen architecture is taken instead (the base
 #: class's default is 100). A converged policy keeps proposing cells it has evaluated; every
-#: `batch_size` cached answers cost a policy update (~8 ms on a 2-core CPU), so 100 tries
-#: cost ~100 ms per trial late in a search (PPO on NB201, trial 300) and end in the random
-#: fallback all the same. 32 (four sample batches) bounds that at four updates per trial.
+#: `batch_size` cached answers cost a policy update (PPO: 4 steps of the NumPy network, ~5 ms
+#: on a loaded 2-core CPU; it was ~10 ms with TensorFlow), so 100 tries would cost 12 updates,
+#: ~60 ms per trial late in a search, and end in the random fallback all the same. 32 (four
+#: sample batches) bounds that at four updates per trial.
 DEFAULT_MAX_COLLISIONS = 32
 
 
