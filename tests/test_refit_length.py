@@ -55,3 +55,40 @@ def test_the_search_reserves_the_longer_refit(searched):
     assert expected_refit_time(tuner, trial, data, recipe) == pytest.approx(fit_time * 63 / 15)
     reserve_refit_time(tuner, data, recipe, ensemble=2)
     assert tuner.reserved_time() == pytest.approx(1.25 * 2 * fit_time * 63 / 15)
+
+
+def test_a_fold_that_cannot_finish_is_not_started(tmp_path):
+    """Out of time after the first fold: the trial is scored on that fold alone, not on a
+    mean dragged down by folds cut before they trained."""
+    from kerasnas.crossval import another_fold_fits
+    from kerasnas.data import prepare_data
+    from kerasnas.oracles import RandomSearch
+    from kerasnas.spaces import DenseSpace
+    from kerasnas.tuner import NASTuner
+
+    assert another_fold_fits(None, [100.0]) and another_fold_fits(0.0, [])
+    assert another_fold_fits(12.5, [10.0, 8.0]) and not another_fold_fits(12.4, [10.0, 8.0])
+
+    class OutOfTimeAfterOneFold(NASTuner):
+        """No budget until the first fold has trained; then no time left."""
+
+        folds_run = 0
+
+        def _run_single(self, *args, **kwargs):
+            self.folds_run += 1
+            return super()._run_single(*args, **kwargs)
+
+        def time_left(self):
+            return None if not self.folds_run else 0.0
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    data = prepare_data(x, (x[:, 0] > 0).astype(int), seed=0)
+    tuner = OutOfTimeAfterOneFold(RandomSearch(objective="val_accuracy", max_trials=1, seed=0),
+                                  DenseSpace((3,), 2, max_layers=1, units=(4,)), epochs=2,
+                                  verbose=0, cv_folds=3, directory=str(tmp_path),
+                                  project_name="p")
+    tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val))
+    assert tuner.folds_run == 1
+    trial = tuner.oracle.get_best_trials(1)[0]
+    assert trial.metrics.get_last_value("cv_folds") == 1
