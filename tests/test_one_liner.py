@@ -98,6 +98,7 @@ def test_a_result_no_better_than_the_baselines_says_so(tmp_path):
     assert not any("trivial" in w for w in easy.warnings)
 
 
+@pytest.mark.slow  # ~40 s; test_ensemble.py covers export and serving of ensembles in the fast suite
 def test_an_ensemble_exports_and_serves_like_one_model(tmp_path):
     import tensorflow as tf
 

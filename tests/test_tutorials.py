@@ -15,9 +15,10 @@ def test_tutorials_exist():
     assert TUTORIALS, f"no tutorials/NN_*.py found under {ROOT}"
 
 
-# The longer tutorials (Keras Tuner users, DARTS, Net2Net, hardware, cheap estimation) run in
-# `make test-slow`.
-SLOW = {"02_keras_tuner_users", "05_darts", "06_net2net", "07_hardware_aware", "08_cheap_estimation"}
+# The longer tutorials (Keras Tuner users, TF Serving deployment, DARTS, Net2Net, hardware, cheap
+# estimation) run in `make test-slow`; test_fresh_process covers export and serving in the fast suite.
+SLOW = {"02_keras_tuner_users", "04_deploy_tf_serving", "05_darts", "06_net2net",
+        "07_hardware_aware", "08_cheap_estimation"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p
