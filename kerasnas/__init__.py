@@ -24,7 +24,9 @@ _LAZY = {
     "darts": ("kerasnas.darts", None),
 }
 
-_NEEDS_TENSORFLOW = ("search", "SearchResult", "darts")
+# `search` imports TensorFlow itself, quietly, unless its trials run in child processes
+# (`trials_per_process`): then this process loads it only for the refit.
+_NEEDS_TENSORFLOW = ("SearchResult", "darts")
 
 __all__ = sorted(_LAZY)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kerasnas import checkpoints, recycle
+from kerasnas import checkpoints, quiet, recycle
 from kerasnas.api_names import DEFAULT_ROOT, RESULT_DIR, SPACES, STRATEGIES  # noqa: F401
 from kerasnas.search_checks import (
     _objective_text,
@@ -180,6 +180,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     """
     if trials_per_process is not None:
         return recycle.search_in_children(search, locals(), trials_per_process)
+    quiet.import_tensorflow()
     started = time.monotonic()
     max_trials = resolve_max_trials(max_trials, time_budget)
     checked = check_search_args(
