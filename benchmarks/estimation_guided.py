@@ -43,10 +43,10 @@ def run(table, predictor, seeds, queries, progress=False, first_seed=1, **oracle
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("table", help="path of nb201_cifar10.csv")
-    parser.add_argument("--predictors", default="gp", help="comma-separated (gp,mlp_ensemble,ranker)")
+    parser.add_argument("--predictors", default="ranker", help="comma-separated (gp,mlp_ensemble,ranker)")
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--top-k", type=int, default=10)
     parser.add_argument("--random-candidates", type=int, default=100)
     parser.add_argument("--acquisition", default=None, help="ucb, its or ei (default: "
                         "PredictorGuided's)")

@@ -93,7 +93,8 @@ def test_exploration_changes_the_proposals_and_still_finds_good_cells(tmp_path):
     runs = {}
     for acq, kappa in (("ucb", 0.0), ("its", 0.0), ("ucb", 1.0), ("ei", 0.0)):
         oracle = PredictorGuided(objective="accuracy", predictor="ranker", space=enc, seed=1,
-                                 acquisition=acq, exploration=kappa, num_random_candidates=30)
+                                 acquisition=acq, exploration=kappa, num_random_candidates=30,
+                                 top_k=5)
         runs[acq, kappa] = [a for a, _ in run_search(oracle, table, 20,
                                                      directory=str(tmp_path / f"{acq}{kappa}"))]
     plain = runs.pop(("ucb", 0.0))
