@@ -25,8 +25,8 @@ import numpy as np
 #: (no minibatch, no forward pass, no labels; cost 0.0000 of a training in
 #: benchmarks/estimation.py) and were the two best single estimates on the 60 digits
 #: architectures (Kendall tau 0.69 and 0.58). Adding naswot and synflow did not raise the
-#: T = 40 ranking there (0.58 vs 0.61) and raised it on the 23 signals architectures at T = 10
-#: (0.31 vs 0.28): see benchmarks/README.md. Chosen on those same architectures.
+#: ranker's T = 40 ranking there (0.58 vs 0.61) nor on the 60 signals architectures (0.42 vs
+#: 0.45): see benchmarks/README.md. Chosen on those same architectures.
 DEFAULT_FEATURES = ("params", "flops")
 
 _LOG = ("params", "flops", "synflow", "grad_norm", "snip")
