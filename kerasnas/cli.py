@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="return the averaged top-K refit models as one (default: 1)")
     s.add_argument("--test-split", type=float, default=0.2,
                    help="share held out as a test set, 0 for none (default: 0.2)")
+    s.add_argument("--keep-checkpoints", type=int, default=None, metavar="K",
+                   help="keep only the best K trials' weights on disk (default: all)")
+    s.add_argument("--trials-per-process", type=int, default=None, metavar="K",
+                   help="run the trials in child processes of at most K trials each, so "
+                        "memory stays bounded over long searches (default: one process)")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: none)")
     s.add_argument("--space-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="argument of the space's constructor, e.g. channels=8 (repeatable)")
@@ -152,7 +157,9 @@ def _search(args) -> int:
         time_budget=args.time_budget, epochs=args.epochs, seed=args.seed,
         min_steps=args.min_steps, cv_folds=_cv_folds(args.cv_folds), ensemble=args.ensemble,
         directory=args.directory, overwrite=args.overwrite, verbose=0 if args.quiet else 1,
-        column_types=column_types, **_tensorboard(args), **cli_kwargs(args), **space_args)
+        column_types=column_types, keep_checkpoints=args.keep_checkpoints,
+        trials_per_process=args.trials_per_process, **_tensorboard(args), **cli_kwargs(args),
+        **space_args)
     run = Path(result.directory)
     lines = [f"Search folder: {run}",
              f"Best architecture: {result.architecture}"]

@@ -111,6 +111,8 @@ def test_search_on_npz(tmp_path, capsys):
     (["search", "--data", "digits", "--formats", "onnx"], "Unknown export format"),
     (["search", "--data", "digits", "--space-arg", "channels"], "--space-arg needs KEY=VALUE"),
     (["search", "--data", "digits", "--test-split", "1.5"], "--test-split must be in"),
+    (["search", "--data", "digits", "--keep-checkpoints", "0"], "keep_checkpoints must be"),
+    (["search", "--data", "digits", "--trials-per-process", "0"], "trials_per_process must be"),
     (["export", "nowhere", "--output", "x"], "No saved search result in nowhere"),
     (["report", "nowhere"], "No saved search result in nowhere"),
 ])
