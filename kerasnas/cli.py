@@ -17,8 +17,11 @@ import argparse
 import sys
 from pathlib import Path
 
-_STRATEGIES = ("auto", "random", "evolution", "bayesian", "reinforce", "ppo", "darts", "darts2")
-_SPACES = ("auto", "macro", "cell", "nb201", "dense", "residual")
+from kerasnas.api_names import SPACES, STRATEGIES
+
+# The names search() accepts, from their one home (a light module: no TensorFlow).
+_STRATEGIES = ("auto", *STRATEGIES)
+_SPACES = ("auto", *SPACES)
 _FORMATS = ("keras", "savedmodel", "tflite")
 
 
