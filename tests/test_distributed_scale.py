@@ -80,7 +80,8 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def launch(tmp_path, oracle, workers=2, max_trials=8, sleep=0.0, worker_timeout=None, seed=0):
+def launch(tmp_path, oracle, workers=2, max_trials=8, sleep=0.0, worker_timeout=None, seed=0,
+           barrier=0):
     """Starts a chief and `workers` workers on 127.0.0.1; returns `{role: Popen}` and paths."""
     env = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1",
            "KERASTUNER_ORACLE_PORT": str(_free_port()), "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -90,6 +91,8 @@ def launch(tmp_path, oracle, workers=2, max_trials=8, sleep=0.0, worker_timeout=
             "--sleep", str(sleep), "--started", str(started), "--out", str(out)]
     if worker_timeout is not None:
         args += ["--worker-timeout", str(worker_timeout)]
+    if barrier:
+        args += ["--barrier", str(barrier)]
     procs = {}
     for role in ["chief"] + [f"tuner{i}" for i in range(workers)]:
         log = open(tmp_path / f"{role}.log", "wb")
@@ -135,7 +138,10 @@ def _check_search(out, max_trials, space):
 @pytest.mark.parametrize("oracle", sorted(ORACLES))
 def test_every_oracle_runs_as_chief_and_two_workers(oracle, tmp_path):
     max_trials = 10
-    procs, out, _ = launch(tmp_path, oracle, workers=2, max_trials=max_trials, sleep=0.05)
+    # Without the barrier, a worker whose start-up was 3 s faster ran all 10 short trials
+    # before the other connected (net2net, idle machine).
+    procs, out, _ = launch(tmp_path, oracle, workers=2, max_trials=max_trials, sleep=0.05,
+                           barrier=2)
     wait_all(procs, tmp_path)
     trials = _check_search(out, max_trials, ORACLES[oracle][2])
     assert {t["worker"] for t in trials} == {0.0, 1.0}  # both workers ran trials

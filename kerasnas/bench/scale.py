@@ -48,6 +48,10 @@ ORACLES = {
     "net2net": ("Net2NetSearch", {}, "macro"),
 }
 
+#: Longest a worker's first trial waits for the others (`LookupTuner(barrier=...)`): longer
+#: than a loaded machine's TensorFlow start-up, short enough that a dead worker only delays.
+BARRIER_TIMEOUT_S = 60.0
+
 #: The project keeps the NAS-Bench-201 table next to the repository, not in the package.
 DEFAULT_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nb201_cifar10.csv"
 
@@ -119,13 +123,19 @@ class LookupTuner(keras_tuner.Tuner):
         started: Optional path; each trial appends `"start <worker> <trial id>
             <unix time>"` when it starts and an `"end ..."` line before it
             reports (tests kill a worker mid-trial by it; benchmarks time it).
+        barrier: With `started`, the first trial of each worker waits (at
+            most `BARRIER_TIMEOUT_S`) until this many workers have begun one,
+            so a worker whose TensorFlow start-up was fast cannot finish every
+            trial before the others connect (default 0: no wait).
         **kwargs: Passed to `keras_tuner.Tuner`.
     """
 
-    def __init__(self, oracle, scorer, sleep=0.0, started=None, **kwargs):
+    def __init__(self, oracle, scorer, sleep=0.0, started=None, barrier=0, **kwargs):
         self.scorer = scorer
         self.sleep = float(sleep)
         self.started = started
+        self.barrier = int(barrier)
+        self._waited = False
         self.oracle_seconds: list[float] = []
         self.io_seconds: list[float] = []  # the part of oracle_seconds spent writing JSON
         self.cpu_seconds: list[float] = []  # this process's CPU time over the same span
@@ -139,12 +149,23 @@ class LookupTuner(keras_tuner.Tuner):
     def run_trial(self, trial, *args, **kwargs):
         worker = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
         self._log("start", worker, trial)
+        if self.barrier and self.started and not self._waited:
+            self._wait_for_workers()
         if self.sleep:
             time.sleep(self.sleep)
         score, cost = self.scorer(trial.hyperparameters.values)
         self._log("end", worker, trial)
         number = float(worker[5:]) if worker.startswith("tuner") and worker[5:].isdigit() else -1.0
         return {"accuracy": score, "params": cost, "worker": number}
+
+    def _wait_for_workers(self):
+        self._waited = True
+        deadline = time.monotonic() + BARRIER_TIMEOUT_S
+        while time.monotonic() < deadline:
+            lines = Path(self.started).read_text().splitlines()
+            if len({line.split()[1] for line in lines if line.startswith("start ")}) >= self.barrier:
+                return
+            time.sleep(0.05)
 
     def _log(self, event, worker, trial):
         if self.started:  # one line per event, appended whole: "<event> <worker> <trial> <time>"
@@ -169,10 +190,10 @@ class LookupTuner(keras_tuner.Tuner):
 
 
 def run_lookup_search(oracle, name, directory, *, csv=None, sleep=0.0, started=None,
-                      overwrite=False):
+                      overwrite=False, barrier=0):
     """Runs `oracle` (made by `make_oracle(name, ...)`) to its `max_trials`; returns the tuner."""
     scorer = Scorer(ORACLES[name][2], csv)
-    tuner = LookupTuner(oracle, scorer, sleep=sleep, started=started,
+    tuner = LookupTuner(oracle, scorer, sleep=sleep, started=started, barrier=barrier,
                         directory=os.fspath(directory), project_name=name, overwrite=overwrite)
     tuner.search(verbose=0)
     return tuner
@@ -202,12 +223,14 @@ def main(argv=None) -> int:
     parser.add_argument("--started", default=None, help="file each trial start is logged to")
     parser.add_argument("--out", default=None, help="chief: trial summary JSON")
     parser.add_argument("--worker-timeout", type=float, default=None)
+    parser.add_argument("--barrier", type=int, default=0,
+                        help="with --started: first trials wait until this many workers began one")
     args = parser.parse_args(argv)
     oracle = make_oracle(args.oracle, seed=args.seed, max_trials=args.max_trials,
                          worker_timeout=args.worker_timeout)
     start = time.perf_counter()
     tuner = run_lookup_search(oracle, args.oracle, args.directory, csv=args.csv,
-                              sleep=args.sleep, started=args.started)
+                              sleep=args.sleep, started=args.started, barrier=args.barrier)
     if args.out and os.environ.get("KERASTUNER_TUNER_ID", "chief") == "chief":
         summary = {"wall_s": time.perf_counter() - start, "trials": trial_summary(tuner.oracle)}
         Path(args.out).write_text(json.dumps(summary))
