@@ -69,21 +69,32 @@ def datasets():
     return {"digits": (x, y, (8, 8, 1), 10), "signals": (sx, sy, (64, 1), 3)}
 
 
+def split(x, y, rng):
+    """`(x_train, y_train, x_val, y_val)` of `--train`: a third of the data set for
+    validation, the next `TRAIN_SIZE` examples for training, in `rng`'s order."""
+    order = rng.permutation(len(x))
+    n_val = len(x) // 3
+    val, train = order[:n_val], order[n_val:n_val + TRAIN_SIZE]
+    return x[train], y[train], x[val], y[val]
+
+
+def digits_rows():
+    """The recorded digits architectures of `--train` (`estimation_raw.json`), in order."""
+    return load_raw()["digits"]
+
+
 def train_stage(n, epochs, names, seed=0):
     import keras
 
     from kerasnas.estimation import proxies as P
     from kerasnas.spaces import MacroSpace
 
-    raw = _load()
+    raw = load_raw()
     for name, (x, y, shape, classes) in datasets().items():
         if name not in names:
             continue
         rng = np.random.default_rng(seed)
-        order = rng.permutation(len(x))
-        n_val = len(x) // 3
-        xv, yv = x[order[:n_val]], y[order[:n_val]]
-        xt, yt = x[order[n_val:n_val + TRAIN_SIZE]], y[order[n_val:n_val + TRAIN_SIZE]]
+        xt, yt, xv, yv = split(x, y, rng)
         xb, yb = xt[:PROXY_BATCH], yt[:PROXY_BATCH]
         space = MacroSpace(shape, classes, max_layers=4, widths=(8, 16, 32))
         seen = {r["arch"] for r in raw.get(name, [])}
@@ -110,15 +121,16 @@ def train_stage(n, epochs, names, seed=0):
             row["fit_seconds"] = time.perf_counter() - start
             row["val_accuracy"] = [float(v) for v in hist.history["val_accuracy"]]
             raw.setdefault(name, []).append(row)
-            _save(raw)
+            save_raw(raw)
             print(f"{name} {i + 1}/{n} acc={max(row['val_accuracy']):.3f} "
                   f"fit={row['fit_seconds']:.1f}s {arch}", flush=True)
             keras.backend.clear_session()
 
 
-def _load():
+def load_raw(path=RAW):
+    """A raw-results JSON file as a dict; {} when it is missing or unreadable."""
     try:
-        with open(RAW, encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             return json.load(f)
     except (OSError, ValueError):
         return {}
@@ -136,10 +148,11 @@ def _load_all():
     return raw
 
 
-def _save(raw):
-    with open(RAW + ".tmp", "w", encoding="utf-8") as f:
+def save_raw(raw, path=RAW):
+    """Writes `raw` to `path` whole (temporary file, then rename)."""
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
         json.dump(raw, f)
-    os.replace(RAW + ".tmp", RAW)
+    os.replace(path + ".tmp", path)
 
 
 def nb201_search(table_path, predictor, seeds, queries=50, initial=10, batch=5, pool=500):

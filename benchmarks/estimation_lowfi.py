@@ -30,11 +30,11 @@ with each setting's median fit time relative to the recorded full training
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
 import numpy as np
+from estimation import datasets, digits_rows, load_raw, save_raw, split  # the sibling script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RAW = os.path.join(HERE, "estimation_lowfi_raw.json")
@@ -44,36 +44,17 @@ SETTINGS = {"lr1e-3": (1e-3, 32, False), "lr1e-2": (1e-2, 32, False), "lr1e-2-co
             "b8-lr3e-3-cosine": (3e-3, 8, True)}
 
 
-def _rows():
-    with open(os.path.join(HERE, "estimation_raw.json"), encoding="utf-8") as f:
-        return json.load(f)["digits"]
-
-
-def _load():
-    try:
-        with open(RAW, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
 
 def train(n, settings, seed=0):
     import keras
-    from sklearn.datasets import load_digits
 
     from kerasnas.spaces import MacroSpace
 
-    d = load_digits()
-    x = (d.images[..., None] / 16.0).astype("float32")
-    y = d.target.astype("int64")
-    rng = np.random.default_rng(seed)  # the split of benchmarks/estimation.py --train
-    order = rng.permutation(len(x))
-    n_val = len(x) // 3
-    xv, yv = x[order[:n_val]], y[order[:n_val]]
-    xt, yt = x[order[n_val:n_val + 600]], y[order[n_val:n_val + 600]]
+    x, y = datasets()["digits"][:2]
+    xt, yt, xv, yv = split(x, y, np.random.default_rng(seed))  # the split of --train
     space = MacroSpace((8, 8, 1), 10, max_layers=4, widths=(8, 16, 32))
-    raw = _load()
-    for i, row in enumerate(_rows()[:n]):
+    raw = load_raw(RAW)
+    for i, row in enumerate(digits_rows()[:n]):
         for name in settings:
             done = {r["arch"] for r in raw.get(name, [])}
             if row["arch"] in done:
@@ -92,9 +73,7 @@ def train(n, settings, seed=0):
             rec = {"arch": row["arch"], "fit_seconds": time.perf_counter() - start,
                    "val_accuracy": float(hist.history["val_accuracy"][-1]), "steps": steps}
             raw.setdefault(name, []).append(rec)
-            with open(RAW + ".tmp", "w", encoding="utf-8") as f:
-                json.dump(raw, f)
-            os.replace(RAW + ".tmp", RAW)
+            save_raw(raw, RAW)
             print(f"{i + 1}/{n} {name}: {rec['val_accuracy']:.3f} (full "
                   f"{max(row['val_accuracy']):.3f}, epoch 1 {row['val_accuracy'][0]:.3f}) "
                   f"{rec['fit_seconds']:.1f}s", flush=True)
@@ -104,8 +83,8 @@ def train(n, settings, seed=0):
 def analyse(n):
     from kerasnas.estimation.ranking import kendall_tau, spearman_rho
 
-    rows = _rows()[:n]
-    raw = _load()
+    rows = digits_rows()[:n]
+    raw = load_raw(RAW)
     truth = np.array([max(r["val_accuracy"]) for r in rows])
     full_s = np.median([r["fit_seconds"] for r in rows])
     print(f"\n{len(rows)} digits architectures; truth = best validation accuracy of the 5-epoch "

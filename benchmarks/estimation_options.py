@@ -36,17 +36,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RAW = os.path.join(HERE, "estimation_raw.json")
 DOWN_RAW = os.path.join(HERE, "estimation_downscale_raw.json")
 
-
-def _rows():
-    with open(RAW, encoding="utf-8") as f:
-        return json.load(f)["digits"]
+from estimation import datasets, digits_rows, split  # noqa: E402 - the sibling script
 
 
 def prescreen(orders=500, reference=20):
     from kerasnas.estimation.prescreen import PROXY_NAMES, Prescreen
     from kerasnas.estimation.ranking import kendall_tau
 
-    rows = _rows()
+    rows = digits_rows()
     truth = np.array([max(r["val_accuracy"]) for r in rows])
     print(f"Pre-screen replay on {len(rows)} digits architectures, {orders} random orders, "
           f"reference {reference}; truth: best validation accuracy after 5 epochs.")
@@ -79,21 +76,14 @@ def prescreen(orders=500, reference=20):
 
 def downscale(spec, n, seed=0):
     import keras
-    from sklearn.datasets import load_digits
 
     from kerasnas.estimation.fidelity import set_downscale
     from kerasnas.estimation.ranking import kendall_tau, spearman_rho
     from kerasnas.spaces import MacroSpace
 
-    d = load_digits()
-    x = (d.images[..., None] / 16.0).astype("float32")
-    y = d.target.astype("int64")
-    rng = np.random.default_rng(seed)  # the split of benchmarks/estimation.py --train
-    order = rng.permutation(len(x))
-    n_val = len(x) // 3
-    xv, yv = x[order[:n_val]], y[order[:n_val]]
-    xt, yt = x[order[n_val:n_val + 600]], y[order[n_val:n_val + 600]]
-    rows = _rows()[:n]
+    x, y = datasets()["digits"][:2]
+    xt, yt, xv, yv = split(x, y, np.random.default_rng(seed))  # the split of --train
+    rows = digits_rows()[:n]
     space = MacroSpace((8, 8, 1), 10, max_layers=4, widths=(8, 16, 32))
     full = MacroSpace((8, 8, 1), 10, max_layers=4, widths=(8, 16, 32))
     knobs = set_downscale(space, spec)
