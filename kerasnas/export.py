@@ -238,10 +238,14 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs",
         shape = tf.shape(x)
         padded = tf.concat([shape[1:], tf.fill([width], -1)], axis=0)[:width]
         ok = tf.reduce_all(tf.equal(padded, expected))
-        tf.debugging.Assert(ok, [f"kerasnas: each example must have shape {input_shape} "
-                                 f"(a request of shape (N, {', '.join(map(str, input_shape))})); "
-                                 "got a request of shape", shape])
-        return x
+        check = tf.debugging.Assert(ok, [
+            f"kerasnas: each example must have shape {input_shape} "
+            f"(a request of shape (N, {', '.join(map(str, input_shape))})); "
+            "got a request of shape", shape])
+        # The model's ops must wait for the check: without the dependency they may run first
+        # and fail on the shape without saying what was expected (seen once in 3 runs).
+        with tf.control_dependencies([check]):
+            return tf.identity(x)
 
     from kerasnas.data.tabular import column_signature, takes_columns
 
