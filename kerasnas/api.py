@@ -41,6 +41,7 @@ from kerasnas.search_setup import (  # noqa: F401
     attach_estimation,
     finish_estimation,
 )
+from kerasnas.selection import check_select
 
 
 def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="auto",
@@ -52,7 +53,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            lr_schedule="cosine", min_steps=300, cv_folds="auto", ensemble=1, tensorboard=None,
            curve_stopping=False, halving=None, prescreen=None, prescreen_fraction=0.5,
            predictor=None, downscale=None, keep_checkpoints=None, trials_per_process=None,
-           **space_args):
+           select="auto", **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
     Every argument is checked, and the data validated, before any training.
@@ -134,6 +135,11 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             process, no start-up cost. See `kerasnas.recycle`.
         train_fraction: Share of the training data each trial trains on
             (default 1.0); the refit always uses all of it.
+        select: Which trial is refit and returned: `"auto"` (default: below
+            1,000 examples, the one with the fewest parameters whose score is
+            within one standard error of the best, since a small validation
+            split ranks by noise; above, the best), `"best"` or `"one_se"`
+            (the rule at any size). See `kerasnas.selection`.
         refit: Retrain the best architecture from scratch on training +
             validation data (default True); False keeps the search's trained copy.
         refit_epochs: Epochs of the refit: `"auto"` (default: as many as the
@@ -194,6 +200,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     max_trials, time_budget, epochs = checked.max_trials, checked.time_budget, checked.epochs
     strategy, space, space_class = checked.strategy, checked.space, checked.space_class
     keep_checkpoints = checkpoints.check_option(keep_checkpoints)
+    select = check_select(select)
     from kerasnas.hardware.trial import hardware_from_args
 
     hardware = hardware_from_args(hardware, quantize, latency_budget_ms, size_budget_bytes)
@@ -268,7 +275,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
                            batch_size=batch_size, ensemble=ensemble, folds=tuner.cv_folds,
                            deadline=deadline, verbose=verbose, directory=directory,
                            search_time=search_time, budget=(max_trials, time_budget),
-                           estimation=estimation)
+                           estimation=estimation, select=select)
     if verbose:
         print(f"Done in {time.monotonic() - started:.0f} s; result saved to "
               f"{directory / RESULT_DIR}", flush=True)

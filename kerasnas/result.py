@@ -103,7 +103,7 @@ class SearchResult:
 
     def __init__(self, *, model, architecture, task, objective, history, refit_history=None,
                  stopped_by=None, search_time=None, directory=None, baselines=None,
-                 warnings=None, darts=None, estimation=None):
+                 warnings=None, darts=None, estimation=None, selection=None):
         self.model = model
         self.architecture = architecture
         self.task = task
@@ -119,6 +119,9 @@ class SearchResult:
         #: What the cheaper estimation did (`kerasnas.estimation.search_options`): its settings,
         #: the pre-screen's discarded proposals, the rungs, the down-scaled vs refit parameters.
         self.estimation = dict(estimation or {})
+        #: Why the returned architecture is not the top-scoring one (`kerasnas.selection`: the
+        #: simplest trial within one standard error of the best), or None.
+        self.selection = dict(selection) if selection else None
 
     # ------------------------------------------------------------ records
     @property
@@ -165,6 +168,11 @@ class SearchResult:
                          f"trials): trial(s) {', '.join(cut)}")
         lines += [f"failed: trial {r.trial_id} ({r.architecture}): {r.reason or r.status}"
                   for r in self.history if r.status == "FAILED"]
+        if self.selection:
+            s = self.selection
+            lines.append(f"returned: trial {s['trial']} ({s['params']:.0f} params), the simplest "
+                         f"within one standard error ({s['standard_error']:.4f}) of the best, "
+                         f"trial {s['best_trial']}")
         if self.baselines:
             lines.append("baselines on the same validation data: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in self.baselines.items()))
@@ -259,6 +267,7 @@ class SearchResult:
             "warnings": self.warnings,
             "darts": self.darts,
             "estimation": self.estimation,
+            "selection": self.selection,
         }
         data["layer_modules"] = _layer_modules(self.model)
         _write_atomically(directory / _RESULT_FILE, json.dumps(_jsonable(data), indent=1))
@@ -297,7 +306,8 @@ class SearchResult:
                    refit_history=data["refit_history"], stopped_by=data["stopped_by"],
                    search_time=data["search_time"], directory=data["directory"],
                    baselines=data.get("baselines"), warnings=data.get("warnings"),
-                   darts=data.get("darts"), estimation=data.get("estimation"))
+                   darts=data.get("darts"), estimation=data.get("estimation"),
+                   selection=data.get("selection"))
 
     def plot_architecture(self):
         """The best architecture drawn as SVG (a `kerasnas.viz.Drawing`; `.save("a.svg")`)."""

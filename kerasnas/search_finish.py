@@ -31,8 +31,13 @@ def folds_for(cv_folds, data):
 
 
 def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch_size, ensemble,
-                  folds, deadline, verbose, directory, search_time, budget, estimation=None):
-    """Refits the winner(s), checks them against the baselines, saves the `SearchResult`."""
+                  folds, deadline, verbose, directory, search_time, budget, estimation=None,
+                  select="auto"):
+    """Refits the winner(s), checks them against the baselines, saves the `SearchResult`.
+
+    The winner is the best trial, or on small data the simplest within one
+    standard error of it (`select`, see `kerasnas.selection`).
+    """
     from kerasnas import baseline, crossval
     from kerasnas.refit import refit_epochs_of, refit_top
     from kerasnas.result import SearchResult
@@ -43,6 +48,12 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
                if tid in oracle.trials]
     best = [t for t in oracle.get_best_trials(max(1, ensemble))
             if t.score is not None and np.isfinite(t.score)]
+    selection = None
+    if best and ensemble <= 1:
+        from kerasnas.selection import choose_trial
+
+        chosen, selection = choose_trial(oracle, data, folds, select)
+        best = [chosen]
     if not best:
         max_trials, time_budget = budget
         raise RuntimeError(
@@ -96,12 +107,18 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
                           history=history, refit_history=refit_history,
                           stopped_by=tuner.stopped_by, search_time=search_time,
                           directory=str(directory), baselines=found, warnings=warnings,
-                          estimation=estimation)
+                          estimation=estimation, selection=selection)
     result.save(directory / RESULT_DIR)
     if verbose:
         print(f"Best {oracle.objective.name}: {best[0].score:.4f} "
               f"({best[0].metrics.get_last_value('params'):,.0f} params), "
               f"architecture: {architecture}", flush=True)
+        if selection:
+            print(f"Selected by the one-standard-error rule: trial {selection['trial']} "
+                  f"({selection['score']:.4f}) is within one standard error "
+                  f"({selection['standard_error']:.4f}) of the best, trial "
+                  f"{selection['best_trial']} ({selection['best_score']:.4f}), with fewer "
+                  f"parameters; select='best' returns the best.", flush=True)
         if found:
             print("Baselines on the same validation data: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in found.items()), flush=True)
