@@ -69,6 +69,12 @@ def render_report(result) -> str:
         (f"Best {name}", f"{best[0].score:.4f}" if best else "n/a"),
         ("Best architecture", str(result.architecture)),
     ]
+    selection = getattr(result, "selection", None)
+    if selection:
+        facts[-1] = ("Returned architecture", f"{result.architecture} (trial {selection['trial']}, "
+                     f"{selection['score']:.4f}: the simplest within one standard error, "
+                     f"{selection['standard_error']:.4f}, of the best, trial "
+                     f"{selection['best_trial']})")
     baselines = getattr(result, "baselines", None)
     if baselines:
         facts.append(("Baselines (same validation data)",

@@ -45,7 +45,10 @@ def test_image_search_infers_the_task_and_returns_a_usable_result(image_result, 
     scores = [r.score for r in result.leaderboard]
     assert scores == sorted(scores, reverse=True)
     best = result.best_trials(1)[0]
-    assert str(result.architecture) == best.architecture
+    # 300 examples: the simplest trial within one standard error of the best is returned.
+    returned = best if result.selection is None else \
+        next(r for r in result.history if r.trial_id == result.selection["trial"])
+    assert str(result.architecture) == returned.architecture
     assert {"params", "flops", "fit_time", "val_accuracy"} <= set(best.metrics)
     assert result.refit_history["loss"]  # refit on train + validation ran
     labels = result.predict(x[300:320])
