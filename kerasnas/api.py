@@ -139,7 +139,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             1,000 examples, the one with the fewest parameters whose score is
             within one standard error of the best, since a small validation
             split ranks by noise; above, the best), `"best"` or `"one_se"`
-            (the rule at any size). See `kerasnas.selection`.
+            (the rule at any size); with `ensemble` > 1, `downscale` or `halving`
+            the best by score are refit. See `kerasnas.selection`.
         refit: Retrain the best architecture from scratch on training +
             validation data (default True); False keeps the search's trained copy.
         refit_epochs: Epochs of the refit: `"auto"` (default: as many as the

@@ -49,7 +49,10 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
     best = [t for t in oracle.get_best_trials(max(1, ensemble))
             if t.score is not None and np.isfinite(t.score)]
     selection = None
-    if best and ensemble <= 1:
+    # Down-scaled proxies and halving's rungs score unlike models (other sizes, other lengths):
+    # "within one standard error" has no meaning between them, so the best is kept there.
+    proxies = bool({"downscale", "halving"} & set(estimation or {}))
+    if best and ensemble <= 1 and not proxies:
         from kerasnas.selection import choose_trial
 
         chosen, selection = choose_trial(oracle, data, folds, select)
