@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from kerasnas.api_names import SPACES, STRATEGIES
+from kerasnas.selection import SELECT_CHOICES
 
 # The names search() accepts, from their one home (a light module: no TensorFlow).
 _STRATEGIES = ("auto", *STRATEGIES)
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: auto)")
     s.add_argument("--ensemble", type=int, default=1,
                    help="return the averaged top-K refit models as one (default: 1)")
-    s.add_argument("--select", choices=("auto", "best", "one_se"), default="auto",
+    s.add_argument("--select", choices=SELECT_CHOICES, default="auto",
                    help="which trial is returned: auto (the simplest within one standard "
                         "error of the best below 1000 examples), best, or one_se (default: auto)")
     s.add_argument("--test-split", type=float, default=0.2,
@@ -164,8 +165,8 @@ def _search(args) -> int:
         min_steps=args.min_steps, cv_folds=_cv_folds(args.cv_folds), ensemble=args.ensemble,
         directory=args.directory, overwrite=args.overwrite, verbose=0 if args.quiet else 1,
         column_types=column_types, keep_checkpoints=args.keep_checkpoints,
-        trials_per_process=args.trials_per_process, select=args.select, **_tensorboard(args), **cli_kwargs(args),
-        **space_args)
+        trials_per_process=args.trials_per_process, select=args.select, **_tensorboard(args),
+        **cli_kwargs(args), **space_args)
     run = Path(result.directory)
     lines = [f"Search folder: {run}",
              f"Best architecture: {result.architecture}"]

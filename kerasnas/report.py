@@ -71,10 +71,9 @@ def render_report(result) -> str:
     ]
     selection = getattr(result, "selection", None)
     if selection:
-        facts[-1] = ("Returned architecture", f"{result.architecture} (trial {selection['trial']}, "
-                     f"{selection['score']:.4f}: the simplest within one standard error, "
-                     f"{selection['standard_error']:.4f}, of the best, trial "
-                     f"{selection['best_trial']})")
+        from kerasnas.selection import describe
+
+        facts[-1] = ("Returned architecture", f"{result.architecture}: {describe(selection)}")
     baselines = getattr(result, "baselines", None)
     if baselines:
         facts.append(("Baselines (same validation data)",

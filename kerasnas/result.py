@@ -169,10 +169,9 @@ class SearchResult:
         lines += [f"failed: trial {r.trial_id} ({r.architecture}): {r.reason or r.status}"
                   for r in self.history if r.status == "FAILED"]
         if self.selection:
-            s = self.selection
-            lines.append(f"returned: trial {s['trial']} ({s['params']:.0f} params), the simplest "
-                         f"within one standard error ({s['standard_error']:.4f}) of the best, "
-                         f"trial {s['best_trial']}")
+            from kerasnas.selection import describe
+
+            lines.append(f"returned: {describe(self.selection)}")
         if self.baselines:
             lines.append("baselines on the same validation data: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in self.baselines.items()))

@@ -117,11 +117,9 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
               f"({best[0].metrics.get_last_value('params'):,.0f} params), "
               f"architecture: {architecture}", flush=True)
         if selection:
-            print(f"Selected by the one-standard-error rule: trial {selection['trial']} "
-                  f"({selection['score']:.4f}) is within one standard error "
-                  f"({selection['standard_error']:.4f}) of the best, trial "
-                  f"{selection['best_trial']} ({selection['best_score']:.4f}), with fewer "
-                  f"parameters; select='best' returns the best.", flush=True)
+            from kerasnas.selection import describe
+
+            print(f"Selected by the one-standard-error rule: {describe(selection)}.", flush=True)
         if found:
             print("Baselines on the same validation data: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in found.items()), flush=True)

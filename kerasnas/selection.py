@@ -98,12 +98,20 @@ def simplest_within_se(trials, objective, n_scored, problem):
     if not eligible:
         return best, None
     chosen = min(eligible, key=lambda t: (params(t), -sign * t.score))
-    if chosen is best or params(chosen) >= params(best):
+    if params(chosen) >= params(best):  # the best itself, or no smaller trial
         return best, None
     return chosen, {"rule": "one standard error", "best_trial": best.trial_id,
                     "best_score": float(best.score), "standard_error": float(se),
                     "trial": chosen.trial_id, "score": float(chosen.score),
                     "params": params(chosen), "best_params": params(best)}
+
+
+def describe(record) -> str:
+    """One line on a `simplest_within_se` record, for the summary, the report and the log."""
+    return (f"trial {record['trial']} ({record['params']:,.0f} params, {record['score']:.4f}) is "
+            f"the simplest within one standard error ({record['standard_error']:.4f}) of the "
+            f"best, trial {record['best_trial']} ({record['best_score']:.4f}); select='best' "
+            "returns the best")
 
 
 def _metric(trial, name):
