@@ -12,11 +12,15 @@ Example:
 
 import importlib
 
+from kerasnas.infra import moved
+
+moved.install()  # the module paths of before the stage folders (kerasnas.export, ...)
+
 __version__ = "0.1.0"
 
 _LAZY = {
-    "search": ("kerasnas.api", "search"),
-    "SearchResult": ("kerasnas.result", "SearchResult"),
+    "search": ("kerasnas.automl.pipeline", "search"),
+    "SearchResult": ("kerasnas.deploy.result", "SearchResult"),
     "Architecture": ("kerasnas.spaces.architecture", "Architecture"),
     "spaces": ("kerasnas.spaces", None),
     "oracles": ("kerasnas.oracles", None),
@@ -37,7 +41,7 @@ def __getattr__(name):
     except KeyError:
         raise AttributeError(f"module 'kerasnas' has no attribute {name!r}") from None
     if name in _NEEDS_TENSORFLOW:
-        from kerasnas.quiet import import_tensorflow
+        from kerasnas.infra.quiet import import_tensorflow
 
         import_tensorflow()
     module = importlib.import_module(module_name)

@@ -17,8 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from kerasnas.api_names import SPACES, STRATEGIES
-from kerasnas.selection import SELECT_CHOICES
+from kerasnas.automl.names import SPACES, STRATEGIES
+from kerasnas.automl.selection import SELECT_CHOICES
 
 # The names search() accepts, from their one home (a light module: no TensorFlow).
 _STRATEGIES = ("auto", *STRATEGIES)
@@ -121,8 +121,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # TensorFlow's C++ start-up lines drown the command's own output; a user's own
-    # TF_CPP_MIN_LOG_LEVEL wins (kerasnas.quiet).
-    from kerasnas.quiet import import_tensorflow
+    # TF_CPP_MIN_LOG_LEVEL wins (kerasnas.infra.quiet).
+    from kerasnas.infra.quiet import import_tensorflow
 
     import_tensorflow()
     try:
@@ -175,7 +175,7 @@ def _search(args) -> int:
         text = ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
         lines.append(f"Test {text} on {len(y_test)} held-out examples")
     export_dir = Path(args.export) if args.export else run / "export"
-    from kerasnas.export import next_version
+    from kerasnas.deploy.export import next_version
 
     paths = result.export(export_dir, formats=formats, name=args.name,
                           version=next_version(export_dir, args.name))
@@ -261,7 +261,7 @@ def _hold_out(x, y, fraction, seed):
 
 
 def _load_result(run):
-    from kerasnas.result import SearchResult
+    from kerasnas.deploy.result import SearchResult
 
     run = Path(run)
     folder = run / "result" if (run / "result").is_dir() else run
@@ -271,7 +271,7 @@ def _load_result(run):
 def _export(args) -> int:
     formats = _formats(args.formats)
     result, _ = _load_result(args.run)
-    from kerasnas.export import next_version
+    from kerasnas.deploy.export import next_version
 
     version = args.version if args.version is not None else next_version(args.output, args.name)
     paths = result.export(args.output, formats=formats, name=args.name, version=version)

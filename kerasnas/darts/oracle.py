@@ -14,7 +14,7 @@ It imports neither Keras layers nor TensorFlow: the runner (from
 Example:
 
 >>> oracle = DartsOracle("val_accuracy", runner=lambda: record, seed=1)   # doctest: +SKIP
->>> tuner = kerasnas.tuner.NASTuner(oracle, CellSpace((8, 8, 1), 10))    # doctest: +SKIP
+>>> tuner = kerasnas.tuner.loop.NASTuner(oracle, CellSpace((8, 8, 1), 10))    # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ from kerasnas.data.labels import decode_labels, encode_labels
 from kerasnas.data.loaders import TFDS_DOWNLOAD_HOST, load_dataset
 from kerasnas.data.prepare import normalization_layers, prepare_data, target_scale
 from kerasnas.data.task import KINDS, PROBLEMS, PreparedData, TaskSpec
-from kerasnas.validation import validate_budget, validate_choice
+from kerasnas.infra.validation import validate_budget, validate_choice
 
 __all__ = [
     "KINDS", "PROBLEMS", "TaskSpec", "PreparedData", "prepare_data", "load_dataset",

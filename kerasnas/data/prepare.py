@@ -22,7 +22,7 @@ from kerasnas.data.labels import _encode_targets
 from kerasnas.data.loaders import _dataset_to_arrays, load_dataset
 from kerasnas.data.splits import _split
 from kerasnas.data.task import KINDS, PROBLEMS, PreparedData
-from kerasnas.validation import validate_choice
+from kerasnas.infra.validation import validate_choice
 
 
 def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=None,

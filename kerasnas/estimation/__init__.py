@@ -34,7 +34,7 @@ Example:
 812.4
 """
 
-from kerasnas.lazy import lazy_attributes
+from kerasnas.infra.lazy import lazy_attributes
 
 _LAZY = {
     "PROXIES": "kerasnas.estimation.proxies",

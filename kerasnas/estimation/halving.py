@@ -6,7 +6,7 @@ to the next rung, `eta` times the epochs, and continues training from its
 checkpoint (the promoted trial names the trial it continues in
 `tuner/trial_id` and trains epochs `tuner/initial_epoch` ... `tuner/epochs`,
 as Keras Tuner's Hyperband does, so `NASTuner` loads the checkpoint; see
-`continue_training`). With `min_epochs=1, max_epochs=9, eta=3` one bracket is
+`ContinueTraining`). With `min_epochs=1, max_epochs=9, eta=3` one bracket is
 9 candidates at 1 epoch, the best 3 continue to 3 epochs, the best 1 to 9.
 
 The wrapped strategy learns from the rung-0 results only, the one fidelity
@@ -32,7 +32,8 @@ import keras_tuner
 import numpy as np
 
 from kerasnas.oracles import recovery
-from kerasnas.oracles.base import _IDLE, _RUNNING, _STOPPED, ArchitectureOracle
+from kerasnas.oracles.base import IDLE, RUNNING, STOPPED, ArchitectureOracle
+from kerasnas.tuner.features import TunerFeature
 
 EPOCHS_HP, INITIAL_EPOCH_HP, TRIAL_ID_HP = "tuner/epochs", "tuner/initial_epoch", "tuner/trial_id"
 RUNG_HP = "kerasnas/rung"
@@ -109,12 +110,12 @@ class SuccessiveHalving(ArchitectureOracle):
             return self._start(trial_id, bracket, k, entry["arch"], continues=entry["trial"])
         if len(bracket[0]) < self.rung_sizes[0]:
             result = super().populate_space(trial_id)  # the wrapped oracle proposes
-            if result["status"] != _RUNNING:
+            if result["status"] != RUNNING:
                 return result
             arch = self._pending.pop(trial_id)
             return self._start(trial_id, bracket, 0, arch, values=result["values"])
         # Rung 0 is full and nothing can be promoted yet: wait for running trials.
-        return {"status": _IDLE if self.ongoing_trials else _STOPPED}
+        return {"status": IDLE if self.ongoing_trials else STOPPED}
 
     def _finished(self, bracket) -> bool:
         last = bracket[-1]
@@ -151,7 +152,7 @@ class SuccessiveHalving(ArchitectureOracle):
         bracket[k].append({"trial": trial_id, "arch": arch, "score": None})
         if k == 0:
             self._pending[trial_id] = arch
-        return {"status": _RUNNING, "values": values}
+        return {"status": RUNNING, "values": values}
 
     # ---------------------------------------------------------- results
     @keras_tuner.synchronized
@@ -203,19 +204,23 @@ class SuccessiveHalving(ArchitectureOracle):
         inner.set_algorithm_state(state["inner"]["algorithm"])
 
 
-def continue_training(tuner, trial, model) -> dict:
-    """Loads the checkpoint of the trial this one continues (`tuner/trial_id`), if any.
+class ContinueTraining(TunerFeature):
+    """The `NASTuner` feature that continues a promoted trial from its previous rung.
 
-    The `NASTuner` hook, called right after building the model. Returns the
-    metric `continued`: 1.0 when the weights came from the earlier trial's
-    checkpoint, 0.0 when the trial continues none or its checkpoint is missing
-    (it then trains from scratch). Nothing for trials that continue none.
+    Right after a trial's model is built, loads the checkpoint of the trial it
+    continues (`tuner/trial_id`), if any. Records the metric `continued`: 1.0
+    when the weights came from the earlier trial's checkpoint, 0.0 when its
+    checkpoint is missing (it then trains from scratch); nothing for trials
+    that continue none. Every `NASTuner` has one (it does nothing without
+    successive halving).
     """
-    previous = trial.hyperparameters.values.get(TRIAL_ID_HP)
-    if previous is None:
-        return {}
-    path = tuner._get_checkpoint_fname(str(previous))
-    if not os.path.exists(path):
-        return {"continued": 0.0}
-    model.load_weights(path)
-    return {"continued": 1.0}
+
+    def on_model_built(self, tuner, trial, model, x):
+        previous = trial.hyperparameters.values.get(TRIAL_ID_HP)
+        if previous is None:
+            return {}
+        path = tuner.checkpoint_path(str(previous))
+        if not os.path.exists(path):
+            return {"continued": 0.0}
+        model.load_weights(path)
+        return {"continued": 1.0}

@@ -21,7 +21,7 @@ Why each default is off: see the "Cheaper performance estimation" section of
 benchmarks/README.md, which measures what each preserves of the ranking.
 
 Every check runs in `check_estimation`, called by `search_checks.check_search_args`
-before any data is touched; `apply_estimation` (strategy side), `attach_estimation`
+before any data is touched; `apply_estimation` (strategy side), `tuner_arguments`
 (tuner side) and `finish_estimation` (restore full size, build the record kept in
 `SearchResult.estimation`) are the three hooks `kerasnas.search` calls.
 
@@ -194,18 +194,26 @@ def apply_estimation(options, oracle, strategy_name, hypermodel, data, seed=None
     return oracle, strategy_name
 
 
-def attach_estimation(options, tuner) -> None:
-    """The tuner side: the learning-curve rule; rungs that train exactly their epochs."""
+def tuner_arguments(options, recipe, cv_folds) -> dict:
+    """The tuner side, as `NASTuner` arguments: the learning-curve rule; under successive
+    halving, rungs that train exactly their epochs and no k-fold (a promoted trial continues
+    one model's checkpoint).
+
+    Returns:
+        `{"curve_stopping": ..., "recipe": ..., "cv_folds": ...}` for `NASTuner(**...)`.
+    """
+    arguments = {"curve_stopping": None, "recipe": recipe, "cv_folds": cv_folds}
     if options is None:
-        return
+        return arguments
     if options.curve_stopping is not None:
-        tuner.curve_stopping = options.curve_stopping
+        arguments["curve_stopping"] = options.curve_stopping
     if options.halving is not None:
         import dataclasses
 
-        if tuner.recipe is not None:  # rung budgets are epochs: no min_steps stretching
-            tuner.recipe = dataclasses.replace(tuner.recipe, min_steps=0)
-        tuner.cv_folds = None  # a promoted trial continues one model's checkpoint
+        if recipe is not None:  # rung budgets are epochs: no min_steps stretching
+            arguments["recipe"] = dataclasses.replace(recipe, min_steps=0)
+        arguments["cv_folds"] = None
+    return arguments
 
 
 def finish_estimation(options, tuner, hypermodel) -> dict:
@@ -220,7 +228,7 @@ def finish_estimation(options, tuner, hypermodel) -> dict:
         restore(hypermodel)
         best = oracle.get_best_trials(1)
         if best:
-            from kerasnas.tuner import trial_architecture
+            from kerasnas.tuner.loop import trial_architecture
 
             arch = trial_architecture(hypermodel, best[0])
             record["downscale"] = {

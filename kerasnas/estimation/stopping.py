@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 from kerasnas.estimation.curves import MIN_POINTS, extrapolate
+from kerasnas.tuner.features import TunerFeature
 
 #: File, in a trial's directory, that records the decision of the rule.
 RECORD_FILE = "curve_stopping.json"
@@ -118,9 +119,30 @@ def check_option(value):
                     f"kerasnas.estimation.LearningCurveStopping; got {value!r}.")
 
 
-def start_trial(tuner, trial):
-    """A fresh callback for this trial, watching the tuner's objective (or None)."""
-    rule = getattr(tuner, "curve_stopping", None)
+class CurveStopping(TunerFeature):
+    """The `NASTuner` feature of `curve_stopping=`: a fresh rule per fit, its record per trial.
+
+    Args:
+        rule: The `LearningCurveStopping` whose settings every trial's rule
+            takes, or None (the feature then does nothing).
+    """
+
+    def __init__(self, rule=None):
+        self.rule = rule
+        self._running = {}  # trial id -> the rule watching its fit
+
+    def fit_callbacks(self, tuner, trial, user_callbacks):
+        callback = start_trial(tuner, trial, self.rule)
+        self._running[trial.trial_id] = callback
+        return [] if callback is None else [callback]
+
+    def on_fit_end(self, tuner, trial, model, x, validation_data):
+        return finish_trial(tuner, trial, self._running.pop(trial.trial_id, None))
+
+
+def start_trial(tuner, trial, rule):
+    """A fresh callback for this trial with `rule`'s settings, watching the tuner's
+    objective (None without a rule)."""
     if rule is None:
         return None
     settings = rule.settings()
@@ -150,7 +172,7 @@ def finish_trial(tuner, trial, callback) -> dict:
     record = callback.record
     if record.get("stopped"):
         path = os.path.join(tuner.get_trial_dir(trial.trial_id), RECORD_FILE)
-        from kerasnas.atomic import write_json
+        from kerasnas.infra.atomic import write_json
 
         write_json(path, record, indent=1)
     return {"curve_stopped": float(record.get("stopped", False)),

@@ -24,7 +24,7 @@ Example:
 >>> tflite_accuracy(conv.flatbuffer, x_val, y_val)                       # doctest: +SKIP
 """
 
-from kerasnas.lazy import lazy_attributes
+from kerasnas.infra.lazy import lazy_attributes
 
 _LAZY = {
     "MODES": "kerasnas.hardware.conversion",

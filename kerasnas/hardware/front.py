@@ -47,7 +47,7 @@ def pareto_records(records, cost="latency_ms", direction="max") -> list:
 
 def front_plot(records, name, cost="latency_ms", direction="max") -> str:
     """An SVG scatter of every finished trial's (cost, score) with the front as a line."""
-    from kerasnas.report import svg_plot
+    from kerasnas.deploy.report import svg_plot
 
     finished = [r for r in records if r.status == "COMPLETED" and _finite(r.score)
                 and _finite(r.metrics.get(cost))]

@@ -2,8 +2,9 @@
 
 `HardwareObjective` holds the settings (quantization mode, how latency is
 obtained, hard limits, MnasNet target). `NASTuner(..., hardware=HardwareObjective(...))`
-calls `start_trial` once the candidate is built and `finish_trial` once it is
-trained; with `hardware=None` both do nothing.
+gives it to its `HardwareMetrics` feature, which calls `start_trial` once the
+candidate is built and `finish_trial` once it is trained; with `hardware=None`
+it does nothing.
 
 Metrics recorded with every trial (and so in `SearchResult` records, the
 leaderboard and the report):
@@ -43,6 +44,7 @@ import numpy as np
 from kerasnas.hardware.conversion import CALIBRATION_EXAMPLES, check_mode, convert
 from kerasnas.hardware.objectives import MNAS_W, HardLimits, soft_reward
 from kerasnas.hardware.runtime import REPEATS, WARMUP, measure_latency, tflite_predict
+from kerasnas.tuner.features import TunerFeature
 
 #: How latency is obtained: convert and time every candidate; use the predictor only;
 #: or screen with the predictor and measure the candidates it does not reject.
@@ -225,13 +227,39 @@ class HardwareTrial:
                           [_HardwareLogger(metrics, objective.target_ms, objective.w)])
 
 
-def start_trial(tuner, trial, model, x) -> HardwareTrial:
+class HardwareMetrics(TunerFeature):
+    """The `NASTuner` feature of `hardware=`: every candidate converted, timed and scored.
+
+    Args:
+        objective: A `HardwareObjective`, or None (the feature then does nothing).
+    """
+
+    def __init__(self, objective=None):
+        self.objective = objective
+        self._running = {}  # trial id -> its HardwareTrial
+
+    def on_model_built(self, tuner, trial, model, x):
+        state = start_trial(tuner, trial, model, x, self.objective)
+        self._running[trial.trial_id] = state
+        return state.metrics
+
+    def fit_callbacks(self, tuner, trial, user_callbacks):
+        state = self._running.get(trial.trial_id)
+        return [] if state is None else list(state.callbacks)
+
+    def on_fit_end(self, tuner, trial, model, x, validation_data):
+        state = self._running.pop(trial.trial_id, None)
+        if state is None:
+            return {}
+        return finish_trial(tuner, trial, state, model, x, validation_data)
+
+
+def start_trial(tuner, trial, model, x, objective) -> HardwareTrial:
     """Before training: latency and size of the candidate; a `LimitExceeded` rejects it.
 
     The rejected trial keeps its measured metrics (visible in the leaderboard)
     and the reason in its message.
     """
-    objective = getattr(tuner, "hardware", None)
     if objective is None:
         return HardwareTrial(None, {})
     try:
@@ -253,7 +281,7 @@ def finish_trial(tuner, trial, hardware_trial, model, x, validation_data) -> dic
     objective = hardware_trial.objective
     if objective is None:
         return {}
-    checkpoint = tuner._get_checkpoint_fname(trial.trial_id)
+    checkpoint = tuner.checkpoint_path(trial.trial_id)
     try:
         model.load_weights(checkpoint)
     except (OSError, ValueError):

@@ -1,7 +1,7 @@
 """Weight inheritance in the trial loop: a child trial starts from its parent trial's weights.
 
-`NASTuner.run_trial` calls `inherit(tuner, trial, model, x)` right after
-building the child's model. The parent is the trial named in the child's
+`NASTuner`'s `WeightInheritance` feature calls `inherit(tuner, trial, model, x)`
+right after building the child's model. The parent is the trial named in the child's
 `kerasnas/parent_trial` value (set by the oracle, see `oracles/lineage.py`).
 The parent model is rebuilt from its hyperparameters and its best-epoch
 checkpoint is loaded, then:
@@ -39,6 +39,7 @@ import numpy as np
 from kerasnas.net2net.actions import classify, group_map, space_settings
 from kerasnas.net2net.transfer import TransferError, copy_matching_weights, transfer_weights
 from kerasnas.oracles.lineage import INHERIT_HP, parent_trial
+from kerasnas.tuner.features import TunerFeature
 
 #: Relative std of the noise added to widened kernels: Net2Net's symmetry breaking, so
 #: replicated units can drift apart. 1e-3 of a kernel's spread changes outputs by about
@@ -60,16 +61,25 @@ def check_option(value):
     return value
 
 
-def wants_inheritance(tuner, trial) -> bool:
-    """True if this trial has a parent and the tuner's option asks to inherit its weights."""
-    option = getattr(tuner, "inherit_weights", "auto")
+class WeightInheritance(TunerFeature):
+    """The `NASTuner` feature of `inherit_weights=` (True, False or "auto", see `check_option`)."""
+
+    def __init__(self, option="auto"):
+        self.option = check_option(option)
+
+    def on_model_built(self, tuner, trial, model, x):
+        return inherit(tuner, trial, model, x, option=self.option)
+
+
+def wants_inheritance(trial, option="auto") -> bool:
+    """True if this trial has a parent and `option` (`inherit_weights`) asks to inherit its weights."""
     values = trial.hyperparameters.values
     if option is False or parent_trial(values) is None:
         return False
     return option is True or bool(values.get(INHERIT_HP))
 
 
-def inherit(tuner, trial, model, x=None) -> dict:
+def inherit(tuner, trial, model, x=None, option="auto") -> dict:
     """Loads the parent trial's weights into `model` (the child's); returns trial metrics.
 
     Args:
@@ -78,12 +88,14 @@ def inherit(tuner, trial, model, x=None) -> dict:
         model: The child's freshly built model; its weights are overwritten.
         x: Training inputs (a numpy array) for new BatchNorm statistics and
             the output check (default None).
+        option: `inherit_weights`: True, False or "auto" (default: when the
+            oracle asks, through the child's `kerasnas/inherit` value).
 
     Returns:
         `{}` when the trial does not inherit, else `{"inherited_layers": n,
         "inherited_exact": 0.0 or 1.0}`.
     """
-    if not wants_inheritance(tuner, trial):
+    if not wants_inheritance(trial, option):
         return {}
     parent_id = parent_trial(trial.hyperparameters.values)
     record = {"parent_trial": parent_id, "mode": "scratch"}
@@ -92,7 +104,7 @@ def inherit(tuner, trial, model, x=None) -> dict:
         parent = tuner.oracle.get_trial(parent_id)
     except (KeyError, ValueError):
         parent = None
-    checkpoint = tuner._get_checkpoint_fname(parent_id)
+    checkpoint = tuner.checkpoint_path(parent_id)
     if parent is None:
         record["reason"] = f"parent trial {parent_id} is not in this project"
     elif not os.path.exists(checkpoint):
@@ -146,7 +158,7 @@ def _seed(trial_id) -> int:
 def _write(tuner, trial, record):
     directory = tuner.get_trial_dir(trial.trial_id)
     os.makedirs(directory, exist_ok=True)
-    from kerasnas.atomic import write_json
+    from kerasnas.infra.atomic import write_json
 
     write_json(os.path.join(directory, RECORD_FILE), record, indent=1)
 

@@ -31,14 +31,15 @@ from __future__ import annotations
 import keras_tuner
 import numpy as np
 
-from kerasnas import kt_internals  # noqa: F401 - Keras Tuner's state writes made atomic
+from kerasnas.infra import kt_internals  # noqa: F401 - Keras Tuner's state writes made atomic
 from kerasnas.oracles import recovery
 from kerasnas.oracles import workers as lost_workers
 from kerasnas.oracles.lineage import lineage_values
 from kerasnas.spaces.architecture import SPACE_HP_NAME, Architecture, Encoding
 from kerasnas.spaces.hp_encoding import HPEncoding
 
-_RUNNING, _IDLE, _STOPPED = "RUNNING", "IDLE", "STOPPED"
+#: The statuses `populate_space` returns to Keras Tuner.
+RUNNING, IDLE, STOPPED = "RUNNING", "IDLE", "STOPPED"
 
 
 class ArchitectureOracle(keras_tuner.Oracle):
@@ -166,7 +167,7 @@ class ArchitectureOracle(keras_tuner.Oracle):
             proposal = self.propose()
             if proposal is None:
                 if self.ongoing_trials:
-                    return {"status": _IDLE}
+                    return {"status": IDLE}
                 break
             key = str(proposal)
             if key in self._fitness:
@@ -183,12 +184,12 @@ class ArchitectureOracle(keras_tuner.Oracle):
         if arch is None:
             arch = self._random_unseen()
             if arch is None:
-                return {"status": _IDLE if self.ongoing_trials else _STOPPED}
+                return {"status": IDLE if self.ongoing_trials else STOPPED}
         self._pending[trial_id] = str(arch)
         values = {hp.name: hp.default for hp in self.hyperparameters.space}
         values.update(arch.to_hp_values())
         values.update(lineage_values(self, parent))
-        return {"status": _RUNNING, "values": values}
+        return {"status": RUNNING, "values": values}
 
     def _next_warm_start(self) -> Architecture | None:
         for text in self.warm_start:

@@ -2,7 +2,7 @@
 
 A search's state lives in several files: one `trial_XX/trial.json` per trial
 and `oracle.json` (Keras Tuner's queues plus the strategy's own state). Each
-file is written atomically (`kerasnas.atomic`), but no write covers two files,
+file is written atomically (`kerasnas.infra.atomic`), but no write covers two files,
 so a process killed by SIGKILL can stop between two of them. Two such gaps
 exist, and `finish_recorded_ends` (run by `ArchitectureOracle.reload`) closes
 both when the search resumes:

@@ -18,7 +18,7 @@ Example:
 >>> model = space.build_architecture(space.sample(np.random.default_rng(0)))
 """
 
-from kerasnas.lazy import lazy_attributes
+from kerasnas.infra.lazy import lazy_attributes
 
 _LAZY = {
     "Architecture": "kerasnas.spaces.architecture",

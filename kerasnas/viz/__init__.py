@@ -17,7 +17,7 @@ Example:
 'best.svg'
 """
 
-from kerasnas.lazy import lazy_attributes
+from kerasnas.infra.lazy import lazy_attributes
 
 _LAZY = {
     "draw_architecture": "kerasnas.viz.draw",

@@ -8,7 +8,15 @@
   edges dashed);
 * `MacroSpace`: the chain input > stem > layers > head, each layer with its op,
   kernel and width, skip connections as arcs;
-* `DenseSpace`: the layer stack with widths, activation, dropout and residuals.
+* `DenseSpace`: the layer stack with widths, activation, dropout and residuals;
+* `ResidualSpace` (`ResidualEncoding`, the default space of images and
+  sequences): the chain input > stem > residual blocks > head, each block with
+  its kernel, dilation and width, its shortcut as an arc, and the head with its
+  dropout. With `downsample="by_size"` the stride-2 reductions depend on the
+  input's size, which an `Architecture` does not carry: the blocks show every
+  width they may have, and a table below the chain lists, per number of
+  reductions (with the input sizes that give it), which blocks stride and the
+  width of every block.
 
 Nodes stand in one row; op edges are arcs above it, stacked so that no label
 overlaps another label or crosses another arc's path (a greedy level search),
@@ -19,7 +27,9 @@ decisions.
 Every element carries its meaning for scripts and tests: node groups
 `class='node'`, op edges `class='edge'` with `data-op`, `data-src`,
 `data-dst`; chain links `class='chain'`; skip arcs `class='skip'`; the
-cell-output concatenation `class='concat'`.
+cell-output concatenation `class='concat'`; the rows of a residual stack's
+reduction table `class='reduction'` with `data-reductions`, `data-strided` and
+`data-widths`.
 
 Example:
 
@@ -57,7 +67,7 @@ MAX_LEVELS = 12
 TITLE_HEIGHT = 22
 
 _DRAWERS: dict[type, Callable] = {}
-_BUILTINS_LOADED: list = []  # non-empty once the four built-in drawers are registered
+_BUILTINS_LOADED: list = []  # non-empty once the built-in drawers are registered
 
 
 def register_drawer(encoding_class):
@@ -104,6 +114,7 @@ class _Node:
     key: str
     lines: list
     kind: str = "node"
+    data: dict = dataclasses.field(default_factory=dict)  # extra data- attributes
     x: float = 0.0  # centre
     w: float = 0.0
 
@@ -252,7 +263,7 @@ class _Row:
             svg.line(out.x, bus, out.x, top + self.box_h + 1, stroke="#8a6d00", arrow=True)
             svg.text((max(xs) + out.x) / 2, bus + 13, "concat", fill="#8a6d00", size=11)
         for n in self.nodes:
-            svg.open_group("node", key=n.key, kind=n.kind)
+            svg.open_group("node", key=n.key, kind=n.kind, **n.data)
             svg.rect(n.x - n.w / 2, top, n.w, self.box_h, fill=NODE_FILLS.get(n.kind, "#fff"),
                      stroke="#666", rx=5)
             first = mid - (len(n.lines) - 1) * LINE_HEIGHT / 2 + 4
@@ -388,6 +399,125 @@ def _draw_dense(arch) -> Drawing:
     return _render([row], "dense", layers=n)
 
 
+#: Smallest image side and shortest sequence a reduction may produce: the values of
+#: `kerasnas.spaces.residual`, repeated here because that module imports Keras and drawing
+#: must not (tests/test_viz.py checks both against the models ResidualSpace builds).
+_RESIDUAL_MIN_SIZES = (("image side", 8), ("sequence length", 32))
+
+
+def _residual_plan(num_blocks, reductions, width):
+    """What `ResidualSpace.build_body` builds for an input that takes `reductions` stride-2
+    reductions: `(strided block indices, each block's width, the stem's max-pool factor)`."""
+    in_blocks = min(reductions, num_blocks)
+    strided = sorted({(k * num_blocks) // (in_blocks + 1) for k in range(1, in_blocks + 1)})
+    widths, done = [], 0
+    for i in range(num_blocks):
+        done += i in strided
+        widths.append(width * min(2 ** done, 4))
+    return strided, widths, 2 ** (reductions - in_blocks)
+
+
+class _Table:
+    """Rows of text in aligned columns below a drawing's rows (drawn by `_render` like a `_Row`).
+
+    Args:
+        title: Bold line above the columns.
+        header: Column names.
+        lines: `(data, cells)` per table row: `cells` is one text per column, `data` the
+            row group's `data-` attributes.
+        cls: The `class` of each table row's group.
+        notes: Plain lines below the table.
+    """
+
+    def __init__(self, title, header, lines, *, cls, notes=()):
+        self.title, self.header, self.lines, self.cls = title, header, lines, cls
+        self.notes = list(notes)
+        self.columns = [12.0]
+        for c in range(len(header) - 1):
+            cells = [header[c]] + [cells[c] for _, cells in lines]
+            self.columns.append(self.columns[-1] + max(text_width(t) for t in cells) + 18)
+        last = [header[-1]] + [cells[-1] for _, cells in lines]
+        self.width = max([self.columns[-1] + max(text_width(t) for t in last),
+                          text_width(title) + 8]
+                         + [text_width(note) + 12 for note in self.notes]) + 8
+        self.height = TITLE_HEIGHT + 16 * (len(lines) + 1 + len(self.notes)) + 10
+
+    def draw(self, svg: Svg, y0: float) -> None:
+        svg.open_group("table")
+        svg.text(8, y0 + 15, self.title, anchor="start", weight="bold", cls="title")
+        y = y0 + TITLE_HEIGHT + 12
+        for x, name in zip(self.columns, self.header, strict=True):
+            svg.text(x, y, name, anchor="start", fill="#666", size=11)
+        for data, cells in self.lines:
+            y += 16
+            svg.open_group(self.cls, **data)
+            for x, cell in zip(self.columns, cells, strict=True):
+                svg.text(x, y, cell, anchor="start", cls="label")
+            svg.close_group()
+        for note in self.notes:
+            y += 16
+            svg.text(12, y, note, anchor="start", fill="#666", size=11, cls="note")
+        svg.close_group()
+
+
+def _draw_residual(arch) -> Drawing:
+    n, width, kernel = arch["num_blocks"], arch["width"], arch["kernel"]
+    by_size = arch["downsample"] == "by_size"
+    # Without the input's shape, "by_size" may put anywhere from 0 to n reductions in the
+    # blocks (any more go to the stem), so a block shows every width it may have.
+    counts = range(n + 1) if by_size else (0,)
+    plans = {r: _residual_plan(n, r, width) for r in counts}
+    nodes = [_Node("input", ["input"], "input"),
+             _Node("stem", ["stem", "conv k3", f"{width} ch"], "fixed", data={"width": width})]
+    arcs = []
+    for i in range(n):
+        dilation = 2 ** (i % 4) if arch["dilation"] == "exponential" else 1
+        widths = "/".join(str(w) for w in sorted({plans[r][1][i] for r in counts}))
+        nodes.append(_Node(f"B{i}", [f"B{i}", f"2 conv k{kernel}", f"dilation {dilation}",
+                                     f"{widths} ch"], "layer",
+                           data={"kernel": kernel, "dilation": dilation, "width": widths,
+                                 "stride": "by input size" if by_size else 1}))
+        arcs.append(_Arc(nodes[-2].key, f"B{i}", None, cls="skip", color="#2e8b3d", dash="5 3",
+                         data={"shortcut": "1x1 conv if strided, else identity" if by_size
+                               else "identity"}))
+    dropout = arch["dropout"]
+    nodes.append(_Node("head", ["head", "avg pool"] + ([f"dropout {dropout:g}"] if dropout else [])
+                       + ["dense"], "output", data={"dropout": f"{dropout:g}"}))
+    block = "conv-BN-ReLU-conv-BN + shortcut arc, ReLU"
+    if by_size:
+        title = f"{n} residual blocks ({block}); stride-2 reductions by input size, below"
+    else:
+        title = f"{n} residual blocks ({block}), all at full resolution"
+    parts = [_Row(title, nodes, arcs, chain=True)]
+    if by_size:
+        lines = []
+        for r in range(n + 2):
+            beyond = r > n  # the last line stands for every count above n
+            strided, widths, _ = _residual_plan(n, r, width)
+            floors = [floor for _, floor in _RESIDUAL_MIN_SIZES]
+            if beyond:
+                sizes = [f"≥{floor * 2 ** r}" for floor in floors]
+                where = f"all; stem max-pools by 2^(r-{n})"
+            else:
+                sizes = [f"<{floor * 2}" if r == 0
+                         else f"{floor * 2 ** r}-{floor * 2 ** (r + 1) - 1}" for floor in floors]
+                where = ", ".join(f"B{i}" for i in strided) or "none"
+            count = f"{r}+" if beyond else str(r)
+            lines.append(({"reductions": count, "strided": " ".join(f"B{i}" for i in strided),
+                           "widths": " ".join(map(str, widths))},
+                          [count, *sizes, where, " ".join(map(str, widths))]))
+        notes = ["A stride-2 block halves the resolution, doubles the width (up to 4x the "
+                 "stem's) and has a 1x1 conv shortcut; the stem's max-pool keeps the width."]
+        if arch["dilation"] == "exponential":
+            notes.append("A strided block's first conv is not dilated (Keras cannot do both).")
+        parts.append(_Table("where downsample=by_size reduces, by the input's size",
+                            ["reductions", *(name for name, _ in _RESIDUAL_MIN_SIZES),
+                             "stride-2 blocks", "block widths"], lines, cls="reduction",
+                            notes=notes))
+    return _render(parts, "residual", data_blocks=n, data_downsample=arch["downsample"],
+                   data_dilation=arch["dilation"])
+
+
 def _draw_decisions(arch) -> Drawing:
     """Fallback for encodings without a drawer: one line per active decision."""
     active = arch.encoding.active(arch.as_dict())
@@ -406,9 +536,16 @@ def _load_builtin_drawers():
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED.append(True)
-    from kerasnas.spaces.encodings import CellEncoding, DenseEncoding, MacroEncoding, NB201Encoding
+    from kerasnas.spaces.encodings import (
+        CellEncoding,
+        DenseEncoding,
+        MacroEncoding,
+        NB201Encoding,
+        ResidualEncoding,
+    )
 
     _DRAWERS.setdefault(CellEncoding, _draw_cell)
     _DRAWERS.setdefault(NB201Encoding, _draw_nb201)
     _DRAWERS.setdefault(MacroEncoding, _draw_macro)
     _DRAWERS.setdefault(DenseEncoding, _draw_dense)
+    _DRAWERS.setdefault(ResidualEncoding, _draw_residual)

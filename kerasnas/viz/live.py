@@ -62,7 +62,7 @@ class LiveProgress:
 
 def live_trajectory(tuner) -> str:
     """The trajectory plot (SVG) of the trials `tuner`'s oracle has ended so far ("" if none)."""
-    from kerasnas.result import SearchResult, TrialRecord
+    from kerasnas.deploy.result import SearchResult, TrialRecord
     from kerasnas.viz.plots import trajectory_plot
 
     oracle = tuner.oracle

@@ -4,7 +4,7 @@ TensorFlow keeps every `tf.function` that `model.fit` traces for as long as the
 process lives: a search grows by 5-9 MB per trial in one process (measured in
 `benchmarks/README.md`, "Kills, memory and disk"), ~1 GB per 100 trials and
 several GB over 1,000. `kerasnas.search(..., trials_per_process=K)` bounds
-that: the search runs in a child process (`python -m kerasnas.recycle`) that
+that: the search runs in a child process (`python -m kerasnas.automl.child`) that
 starts at most `K` new trials and exits; the next child resumes from Keras
 Tuner's saved state (resuming is exact: the same trials, the same oracle
 state), until the search is done. Then the calling process refits and
@@ -33,12 +33,10 @@ import tempfile
 import time
 from pathlib import Path
 
-#: Set in a child process: the most trials it may start before handing over to the next.
-_CHILD_LIMIT: int | None = None
+from kerasnas.tuner.features import StopSearch, TunerFeature
 
-
-class ProcessFull(Exception):
-    """Raised by `NASTuner.pre_create_trial` in a child that has started its `K` trials."""
+#: `tuner.stopped_by` in a child that has started its share of trials.
+PROCESS_FULL = "trials_per_process"
 
 
 class ChildDone(Exception):
@@ -61,21 +59,32 @@ def check_option(trials_per_process):
     return trials_per_process
 
 
-# ----------------------------------------------------------------- tuner hooks
-def check_process_full(tuner) -> None:
-    """Raises `ProcessFull` in a child that has already started its share of trials."""
-    if _CHILD_LIMIT is not None and _started_here(tuner) >= _CHILD_LIMIT:
-        raise ProcessFull()
+# ------------------------------------------------------------ the child's feature
+class ProcessShare(TunerFeature):
+    """The tuner feature of a child process: at most `limit` new trials, then hand over.
+
+    `before_trial` stops the search (`stopped_by = "trials_per_process"`) once this
+    process started `limit` trials; `on_search_end` then ends the child's
+    `kerasnas.search` call with `ChildDone` (no refit in the child).
+
+    Example:
+
+    >>> tuner = NASTuner(oracle, space, features=[ProcessShare(50)])   # doctest: +SKIP
+    """
+
+    def __init__(self, limit: int):
+        self.limit = check_option(limit)
+
+    def before_trial(self, tuner):
+        if started_here(tuner) >= self.limit:
+            raise StopSearch(PROCESS_FULL)
+
+    def on_search_end(self, tuner):
+        raise ChildDone(finished=tuner.stopped_by != PROCESS_FULL, trials=started_here(tuner))
 
 
-def end_child(tuner) -> None:
-    """In a child, ends the `kerasnas.search` call once `tuner.search` returns."""
-    if _CHILD_LIMIT is not None:
-        raise ChildDone(finished=tuner.stopped_by != "trials_per_process",
-                        trials=_started_here(tuner))
-
-
-def _started_here(tuner) -> int:
+def started_here(tuner) -> int:
+    """Trials this process started (those of the resumed state not counted)."""
     return len(tuner.oracle.trials) - tuner.resumed_trials
 
 
@@ -131,8 +140,8 @@ def search_in_children(search, kwargs: dict, trials_per_process: int):
                     break
             args_path.write_bytes(_dumps(child))
             status_path.unlink(missing_ok=True)
-            code = subprocess.call([sys.executable, "-m", "kerasnas.recycle", str(args_path),
-                                    str(status_path), str(limit)])
+            code = subprocess.call([sys.executable, "-m", "kerasnas.automl.child",
+                                    str(args_path), str(status_path), str(limit)])
             status = pickle.loads(status_path.read_bytes()) if status_path.exists() else None
             if status is None or "error" in status:
                 if status is not None and isinstance(status["error"], BaseException):
@@ -148,14 +157,13 @@ def search_in_children(search, kwargs: dict, trials_per_process: int):
     return search(**kwargs)
 
 
-def _child_main(args_path: str, status_path: str, limit: str) -> int:
-    global _CHILD_LIMIT
-    _CHILD_LIMIT = int(limit)
+def run_child(search, args_path: str, status_path: str, limit: str) -> int:
+    """The child's side: runs `search(**args, features=[ProcessShare(limit)])` from the
+    pickled arguments and writes how it ended to `status_path` for the parent."""
     kwargs = pickle.loads(Path(args_path).read_bytes())
-    from kerasnas.api import search
-
     try:
-        search(**kwargs)
+        features = [*(kwargs.pop("tuner_features", None) or []), ProcessShare(int(limit))]
+        search(**kwargs, tuner_features=features)
         status = {"error": RuntimeError("The search returned without its trials' end.")}
     except ChildDone as done:
         status = {"finished": done.finished, "trials": done.trials}
@@ -167,11 +175,3 @@ def _child_main(args_path: str, status_path: str, limit: str) -> int:
         status = {"error": err}
     Path(status_path).write_bytes(pickle.dumps(status))
     return 0
-
-
-if __name__ == "__main__":
-    # Run as `python -m kerasnas.recycle`: this file is `__main__`, while the tuner sees the
-    # module `kerasnas.recycle`; the child's limit and exceptions must be that module's.
-    from kerasnas import recycle
-
-    sys.exit(recycle._child_main(*sys.argv[1:4]))

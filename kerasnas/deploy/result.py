@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-#: Metrics every trial records besides the model's own (see `kerasnas.tuner`).
+#: Metrics every trial records besides the model's own (see `kerasnas.tuner.loop`).
 COST_KEYS = ("params", "flops", "fit_time", "epochs", "best_epoch", "budget_cut")
 
 _MODEL_FILE = "best_model.keras"
@@ -43,7 +43,7 @@ class TrialRecord:
         curves: Every epoch's logs, `{metric: [value per epoch]}` (the learning
             curves; empty for a trial that did not train).
         reason: Why a FAILED trial failed, one line (e.g. `"diverged: loss became
-            nan at batch 3 (epoch 1)"`, see `kerasnas.trial_failures`); `""` otherwise.
+            nan at batch 3 (epoch 1)"`, see `kerasnas.tuner.trial_failures`); `""` otherwise.
     """
 
     trial_id: str
@@ -90,7 +90,7 @@ class SearchResult:
         refit_history: The refit's Keras `History.history` dict (per-epoch metrics).
         stopped_by: `"max_trials"` or `"time_budget"`.
         baselines: Scores of the trivial and linear baselines on the same
-            validation data (`kerasnas.baseline`), e.g. `{"trivial": 0.5,
+            validation data (`kerasnas.automl.baseline`), e.g. `{"trivial": 0.5,
             "linear": 0.81}`; empty if not computed.
         warnings: What the user must know about the result, e.g. that it is
             no better than a baseline; shown by `summary()` and the report.
@@ -119,7 +119,7 @@ class SearchResult:
         #: What the cheaper estimation did (`kerasnas.estimation.search_options`): its settings,
         #: the pre-screen's discarded proposals, the rungs, the down-scaled vs refit parameters.
         self.estimation = dict(estimation or {})
-        #: Why the returned architecture is not the top-scoring one (`kerasnas.selection`: the
+        #: Why the returned architecture is not the top-scoring one (`kerasnas.automl.selection`: the
         #: simplest trial within one standard error of the best), or None.
         self.selection = dict(selection) if selection else None
 
@@ -169,7 +169,7 @@ class SearchResult:
         lines += [f"failed: trial {r.trial_id} ({r.architecture}): {r.reason or r.status}"
                   for r in self.history if r.status == "FAILED"]
         if self.selection:
-            from kerasnas.selection import describe
+            from kerasnas.automl.selection import describe
 
             lines.append(f"returned: {describe(self.selection)}")
         if self.baselines:
@@ -218,7 +218,7 @@ class SearchResult:
     # ------------------------------------------------------------- outputs
     def export(self, directory, *, formats=("keras", "savedmodel", "tflite"),
                name="kerasnas_model", version=1) -> dict[str, str]:
-        """Exports the model for deployment; see `kerasnas.export.export_model`.
+        """Exports the model for deployment; see `kerasnas.deploy.export.export_model`.
 
         Args:
             directory: Output folder (created if missing).
@@ -231,7 +231,7 @@ class SearchResult:
         Returns:
             `{format: path}`.
         """
-        from kerasnas.export import export_model
+        from kerasnas.deploy.export import export_model
 
         classes = self.task.classes if self.task.problem == "classification" else None
         return export_model(self.model, directory, formats=formats, name=name, version=version,
@@ -240,7 +240,7 @@ class SearchResult:
 
     def report(self, path) -> str:
         """Writes an HTML page with the leaderboard and plots; returns its path."""
-        from kerasnas.report import write_report
+        from kerasnas.deploy.report import write_report
 
         return write_report(self, path)
 
@@ -249,7 +249,7 @@ class SearchResult:
         """Saves the model and the search record to `directory` (reload with `load`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        from kerasnas.atomic import replacing
+        from kerasnas.infra.atomic import replacing
 
         with replacing(directory / _MODEL_FILE) as tmp:  # a kill leaves the old model or the new
             self.model.save(tmp)
@@ -283,7 +283,7 @@ class SearchResult:
                 "printed as 'result saved to'.")
         import keras
 
-        from kerasnas.preflight import read_json
+        from kerasnas.infra.preflight import read_json
         from kerasnas.spaces.architecture import Architecture
 
         rerun = ("Save the result again (SearchResult.save) or re-run the same "
@@ -389,7 +389,7 @@ def _import_layer_modules(modules) -> None:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Writes `text` to `path` through a temporary file and a rename: never half-written."""
-    from kerasnas.atomic import write_text
+    from kerasnas.infra.atomic import write_text
 
     write_text(path, text)
 

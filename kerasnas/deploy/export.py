@@ -17,7 +17,7 @@ the channel axis happen inside (`deployment_model`).
 
 Example:
 
->>> from kerasnas.export import export_model
+>>> from kerasnas.deploy.export import export_model
 >>> paths = export_model(model, "exports", classes=(0, 1, 2))   # doctest: +SKIP
 >>> paths["savedmodel"]                                          # doctest: +SKIP
 'exports/kerasnas_model/1'
@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kerasnas.atomic import replacing, write_bytes
+from kerasnas.infra.atomic import replacing, write_bytes
 
 FORMATS = ("keras", "savedmodel", "tflite")
 
@@ -82,7 +82,7 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
     if not (hasattr(model, "inputs") and hasattr(model, "save")):
         raise TypeError(f"model must be a built keras.Model; got {type(model).__name__}. Pass "
                         "result.model, or load one with keras.saving.load_model(path).")
-    from kerasnas.preflight import check_writable_directory
+    from kerasnas.infra.preflight import check_writable_directory
 
     directory = check_writable_directory(directory, what="export directory")
     target = directory / name / str(version)
@@ -132,8 +132,8 @@ def export_keras(model, path) -> str:
 
 def is_classifier(model) -> bool:
     """True if the model's output layer applies a softmax (looking inside a wrapped model;
-    an ensemble of `kerasnas.ensemble` is a classifier when its members are)."""
-    from kerasnas.ensemble import ensemble_members
+    an ensemble of `kerasnas.deploy.ensemble` is a classifier when its members are)."""
+    from kerasnas.deploy.ensemble import ensemble_members
 
     members = ensemble_members(model)
     if members:

@@ -10,7 +10,7 @@ reads.
 
 Example:
 
->>> from kerasnas.atomic import write_json
+>>> from kerasnas.infra.atomic import write_json
 >>> write_json("state.json", {"trials": 3})                  # doctest: +SKIP
 """
 

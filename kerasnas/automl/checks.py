@@ -6,7 +6,7 @@ import inspect
 import numbers
 from typing import Any, NamedTuple
 
-from kerasnas.api_names import SPACES, STRATEGIES
+from kerasnas.automl.names import SPACES, STRATEGIES
 
 
 def _check_int(value, name, *, minimum=1, allow_none=False):
@@ -21,7 +21,7 @@ def _check_strategy(strategy):
     """The strategy's canonical name, or the oracle instance itself."""
     import keras_tuner
 
-    from kerasnas.validation import validate_choice
+    from kerasnas.infra.validation import validate_choice
 
     if isinstance(strategy, keras_tuner.Oracle):
         return strategy
@@ -31,7 +31,7 @@ def _check_strategy(strategy):
     return validate_choice("strategy", strategy, ("auto", *STRATEGIES))
 
 
-def _check_space(space, space_args):
+def check_space(space, space_args):
     """`(space, space class)`: the canonical name or the instance, and the class to build.
 
     The class is None for `"auto"` (chosen once the task is known) and for an
@@ -39,7 +39,7 @@ def _check_space(space, space_args):
     """
     import keras_tuner
 
-    from kerasnas.validation import validate_choice
+    from kerasnas.infra.validation import validate_choice
 
     if isinstance(space, str):
         space = validate_choice("space", space, ("auto", *SPACES))
@@ -59,11 +59,11 @@ def _check_space(space, space_args):
     else:
         raise TypeError(f"space must be a name, a space class or a keras_tuner.HyperModel "
                         f"instance; got {space!r}.")
-    _check_space_args(cls, space_args)
+    check_space_args(cls, space_args)
     return space, cls
 
 
-def _check_space_args(cls, space_args):
+def check_space_args(cls, space_args):
     if not space_args:
         return
     reserved = {"input_shape", "num_classes", "output_dim", "preprocessing", "learning_rate"}
@@ -84,7 +84,7 @@ def _check_space_args(cls, space_args):
                         f"arguments to {cls.__name__}, which accepts {sorted(accepted - reserved)}.")
 
 
-def _resolve_objective(objective, task):
+def resolve_objective(objective, task):
     import keras_tuner
 
     if objective == "auto":
@@ -113,7 +113,7 @@ def _resolve_objective(objective, task):
     return resolved[0] if len(resolved) == 1 else resolved
 
 
-def _objective_text(objective):
+def objective_text(objective):
     return str(objective)
 
 
@@ -145,8 +145,8 @@ def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stop
                       space_args, lr_schedule, min_steps, cv_folds, ensemble,
                       estimation=None) -> CheckedArgs:
     """Checks every argument of `kerasnas.search` that needs no data; raises on the first bad one."""
-    from kerasnas.recipe import SCHEDULES
-    from kerasnas.validation import validate_budget, validate_choice
+    from kerasnas.tuner.recipe import SCHEDULES
+    from kerasnas.infra.validation import validate_budget, validate_choice
 
     max_trials, time_budget, epochs = validate_budget(max_trials, time_budget, epochs)
     _check_int(epochs, "epochs")
@@ -170,7 +170,7 @@ def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stop
         _check_int(cv_folds, "cv_folds", minimum=2)
     _check_int(ensemble, "ensemble")
     strategy = _check_strategy(strategy)
-    space, space_class = _check_space(space, space_args)
+    space, space_class = check_space(space, space_args)
     from kerasnas.darts.one_liner import check_space as check_darts_space
 
     check_darts_space(strategy, space, space_class)  # DARTS has supernets for 2 spaces only
@@ -179,3 +179,19 @@ def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stop
     estimation = check_estimation(**(estimation or {}), strategy=strategy, epochs=epochs,
                                   cv_folds=cv_folds)  # halving, prescreen, predictor, ...
     return CheckedArgs(max_trials, time_budget, epochs, strategy, space, space_class, estimation)
+
+
+def check_tuner_features(features) -> list:
+    """`search(tuner_features=...)` as a list of `TunerFeature`s; a clear error otherwise."""
+    from kerasnas.tuner.features import TunerFeature
+
+    if features is None:
+        return []
+    if isinstance(features, TunerFeature):
+        features = [features]
+    features = list(features) if isinstance(features, (list, tuple)) else [features]
+    bad = [f for f in features if not isinstance(f, TunerFeature)]
+    if bad:
+        raise TypeError(f"tuner_features must be kerasnas.tuner.TunerFeature instances (a "
+                        f"subclass with the hooks you need), got {bad[0]!r}.")
+    return features

@@ -2,27 +2,26 @@
 
 `finish_search` runs once the tuner's search loop has stopped: it refits the
 best architecture (or the `ensemble` best) on training + validation data within
-what is left of the time budget (`kerasnas.refit`), wraps typed tables in their
+what is left of the time budget (`kerasnas.automl.refit`), wraps typed tables in their
 column encoder, scores the trivial and linear baselines on the same validation
-data (`kerasnas.baseline`) and saves the `SearchResult` under
+data (`kerasnas.automl.baseline`) and saves the `SearchResult` under
 `<directory>/result`.
 
 Example:
 
->>> from kerasnas.search_finish import folds_for   # doctest: +SKIP
+>>> from kerasnas.automl.finish import folds_for   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from kerasnas.api_names import RESULT_DIR
-from kerasnas.search_setup import _record
+from kerasnas.automl.names import RESULT_DIR
 
 
 def folds_for(cv_folds, data):
     """The number of cross-validation folds `search(cv_folds=...)` resolves to (None: one split)."""
-    from kerasnas import crossval
+    from kerasnas.tuner import crossval
 
     if cv_folds == "auto":
         n = len(data.x_train) + len(data.x_val)
@@ -36,15 +35,16 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
     """Refits the winner(s), checks them against the baselines, saves the `SearchResult`.
 
     The winner is the best trial, or on small data the simplest within one
-    standard error of it (`select`, see `kerasnas.selection`).
+    standard error of it (`select`, see `kerasnas.automl.selection`).
     """
-    from kerasnas import baseline, crossval
-    from kerasnas.refit import refit_epochs_of, refit_top
-    from kerasnas.result import SearchResult
-    from kerasnas.tuner import trial_architecture
+    from kerasnas.automl import baseline
+    from kerasnas.tuner import crossval
+    from kerasnas.automl.refit import refit_epochs_of, refit_top
+    from kerasnas.deploy.result import SearchResult
+    from kerasnas.tuner.loop import trial_architecture
 
     oracle = tuner.oracle
-    history = [_record(tuner, oracle.trials[tid]) for tid in oracle.start_order
+    history = [trial_record(tuner, oracle.trials[tid]) for tid in oracle.start_order
                if tid in oracle.trials]
     best = [t for t in oracle.get_best_trials(max(1, ensemble))
             if t.score is not None and np.isfinite(t.score)]
@@ -53,7 +53,7 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
     # "within one standard error" has no meaning between them, so the best is kept there.
     proxies = bool({"downscale", "halving"} & set(estimation or {}))
     if best and ensemble <= 1 and not proxies:
-        from kerasnas.selection import choose_trial
+        from kerasnas.automl.selection import choose_trial
 
         chosen, selection = choose_trial(oracle, data, folds, select)
         best = [chosen]
@@ -87,7 +87,7 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
         models, refit_history = [tuner.load_model(t) for t in best], {}
     model = models[0]
     if len(models) > 1:
-        from kerasnas.ensemble import build_ensemble
+        from kerasnas.deploy.ensemble import build_ensemble
 
         model = build_ensemble(models)
     if data.encoder is not None:  # a typed table: the model takes raw named columns
@@ -117,7 +117,7 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
               f"({best[0].metrics.get_last_value('params'):,.0f} params), "
               f"architecture: {architecture}", flush=True)
         if selection:
-            from kerasnas.selection import describe
+            from kerasnas.automl.selection import describe
 
             print(f"Selected by the one-standard-error rule: {describe(selection)}.", flush=True)
         if found:
@@ -126,3 +126,22 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
         for warning in warnings:
             print(f"WARNING: {warning}", flush=True)
     return result
+
+
+def trial_record(tuner, trial):
+    """The `TrialRecord` of a finished trial (`SearchResult.history`): metrics, curves, why it failed."""
+    from kerasnas.deploy.result import TrialRecord
+    from kerasnas.tuner.loop import trial_architecture, trial_curves
+
+    metrics = {name: float(trial.metrics.get_last_value(name))
+               for name in trial.metrics.metrics}
+    try:
+        arch = str(trial_architecture(tuner.hypermodel, trial))
+    except (ValueError, KeyError):
+        arch = "?"
+    score = None if trial.score is None else float(trial.score)
+    from kerasnas.tuner.trial_failures import reason
+
+    return TrialRecord(trial_id=trial.trial_id, architecture=arch, status=str(trial.status),
+                       score=score, metrics=metrics, curves=trial_curves(tuner, trial.trial_id),
+                       reason=reason(trial.message) if trial.status == "FAILED" else "")

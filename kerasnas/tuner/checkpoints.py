@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import os
 
+from kerasnas.tuner.features import TunerFeature
+
 
 def check_option(keep_checkpoints):
     """`keep_checkpoints` as a positive int or None (keep all); a clear error otherwise."""
@@ -52,9 +54,19 @@ def needed(tuner) -> set[str] | None:
     return None if ask is None else ask()
 
 
-def prune(tuner) -> list[str]:
-    """Deletes the checkpoints `tuner.keep_checkpoints` does not keep; returns the trial ids."""
-    k = getattr(tuner, "keep_checkpoints", None)
+class CheckpointPruning(TunerFeature):
+    """The `NASTuner` feature of `keep_checkpoints=k`: prunes after every trial (None: keeps all)."""
+
+    def __init__(self, keep=None):
+        self.keep = check_option(keep)
+
+    def on_trial_end(self, tuner, trial):
+        prune(tuner, self.keep)
+
+
+def prune(tuner, k) -> list[str]:
+    """Deletes the checkpoints outside the `k` best trials' (and those a later trial may
+    still load); returns the pruned trial ids. Nothing when `k` is None."""
     if k is None:
         return []
     keep = needed(tuner)
@@ -67,11 +79,11 @@ def prune(tuner) -> list[str]:
     for trial_id, trial in oracle.trials.items():
         if trial_id in keep or trial.status in ("RUNNING", "INVALID"):
             continue
-        path = tuner._get_checkpoint_fname(trial_id)
+        path = tuner.checkpoint_path(trial_id)
         if os.path.exists(path):
             os.remove(path)
             pruned.append(trial_id)
     return pruned
 
 
-__all__ = ["check_option", "needed", "prune"]
+__all__ = ["CheckpointPruning", "check_option", "needed", "prune"]

@@ -8,14 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasnas.api_names import META_FILE as _META_FILE
-from kerasnas.api_names import STRATEGIES
-from kerasnas.estimation.search_options import (  # noqa: F401 - search()'s estimation hooks
-    apply_estimation,
-    attach_estimation,
-    finish_estimation,
-)
-from kerasnas.search_checks import _check_space_args
+from kerasnas.automl.names import META_FILE as _META_FILE
+from kerasnas.automl.names import STRATEGIES
+from kerasnas.automl.checks import check_space_args
 
 #: Learning rates searched on tables (`space="auto"`): 1e-3 suits the MLPs, 1e-2 the linear
 #: model, which at 1e-3 is far from converged after a trial's few hundred steps (measured on
@@ -23,7 +18,7 @@ from kerasnas.search_checks import _check_space_args
 TABLE_LEARNING_RATES = (1e-3, 3e-3, 1e-2)
 
 
-def _auto_space(task):
+def auto_space(task):
     """`(class name, space_args)` of the space `space="auto"` picks for `task`.
 
     Tables get MLPs (`DenseSpace`) down to the linear model (`min_layers=0`:
@@ -39,7 +34,7 @@ def _auto_space(task):
     return "ResidualSpace", {}
 
 
-def _make_space(space, space_class, task, space_args, learning_rate, preprocessing,
+def make_space(space, space_class, task, space_args, learning_rate, preprocessing,
                 target_scale=None):
     import keras_tuner
 
@@ -49,9 +44,9 @@ def _make_space(space, space_class, task, space_args, learning_rate, preprocessi
     if space == "auto":
         import kerasnas.spaces
 
-        name, args = _auto_space(task)
+        name, args = auto_space(task)
         space_class = getattr(kerasnas.spaces, name)
-        _check_space_args(space_class, space_args)
+        check_space_args(space_class, space_args)
     args.update(space_args)
     problem_args = ({"num_classes": task.num_classes} if task.problem == "classification"
                     else {"output_dim": int(task.output_dim or 1)})
@@ -63,7 +58,7 @@ def _make_space(space, space_class, task, space_args, learning_rate, preprocessi
                        preprocessing=preprocessing(), **problem_args, **args)
 
 
-def _warm_start(hypermodel, strategy, time_budget):
+def warm_start(hypermodel, strategy, time_budget):
     """The hand designs a named strategy evaluates first (none for Net2Net or an oracle instance).
 
     With a `time_budget` they run cheapest first (by FLOPs): under a short
@@ -88,7 +83,7 @@ def _warm_start(hypermodel, strategy, time_budget):
 AUTO_EVOLUTION = {"population_size": 8, "sample_size": 3}
 
 
-def _make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_start=(),
+def make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_start=(),
                    context=None):
     """`(oracle, name)`; `context` is `(space, data, start time, time_budget, verbose)`, which
     the one-shot strategies (DARTS) need to run their supernet search."""
@@ -102,7 +97,7 @@ def _make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_st
 
     if isinstance(strategy, keras_tuner.Oracle):
         if getattr(strategy.objective, "name", None) == "default_objective":
-            from kerasnas.kt_internals import create_objective
+            from kerasnas.infra.kt_internals import create_objective
 
             strategy.objective = create_objective(objective)
         return strategy, type(strategy).__name__.lower()
@@ -124,28 +119,28 @@ def _make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_st
     try:
         oracle = cls(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
     except TypeError as err:
-        from kerasnas.preflight import accepted_arguments
+        from kerasnas.infra.preflight import accepted_arguments
 
         raise TypeError(f"Bad strategy_args for {class_name}: {err}. {class_name} accepts "
                         f"{accepted_arguments(cls)}.") from None
     return oracle, name
 
 
-def _space_for_strategy(strategy, space, space_class, task, space_args):
+def space_for_strategy(strategy, space, space_class, task, space_args):
     """`(space, class)` for strategies that search one family when `space="auto"`: Net2Net
     grows chains (`MacroSpace`), DARTS searches cells (`darts.one_liner.AUTO_SPACE`)."""
     from kerasnas.darts import one_liner
-    from kerasnas.search_checks import _check_space
+    from kerasnas.automl.checks import check_space
 
     if one_liner.is_darts(strategy):
         name = one_liner.space_for(strategy, task)  # raises for tables
-        return _check_space(name, space_args) if space == "auto" else (space, space_class)
+        return check_space(name, space_args) if space == "auto" else (space, space_class)
     if space == "auto" and strategy == "net2net" and task.kind != "tabular":
-        return _check_space("macro", space_args)
+        return check_space("macro", space_args)
     return space, space_class
 
 
-def _fingerprint(settings, data):
+def fingerprint(settings, data):
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
     for array in (data.x_train, data.y_train, data.x_val, data.y_val):
         array = np.ascontiguousarray(array)
@@ -154,10 +149,10 @@ def _fingerprint(settings, data):
     return digest.hexdigest()[:10]
 
 
-def _check_or_write_meta(directory: Path, settings: dict, overwrite: bool):
+def check_or_write_meta(directory: Path, settings: dict, overwrite: bool):
     import shutil
 
-    from kerasnas.preflight import check_writable_directory, read_json
+    from kerasnas.infra.preflight import check_writable_directory, read_json
 
     meta = directory / _META_FILE
     check_writable_directory(directory)  # a file, unwritable or a full disk: before any change
@@ -177,24 +172,7 @@ def _check_or_write_meta(directory: Path, settings: dict, overwrite: bool):
         raise ValueError(f"{directory} is not empty and holds no kerasnas search; choose "
                          "another directory or pass overwrite=True to clear it.")
     directory.mkdir(parents=True, exist_ok=True)
-    from kerasnas.atomic import write_text
+    from kerasnas.infra.atomic import write_text
 
     write_text(meta, json.dumps(settings, indent=1, sort_keys=True, default=str))
 
-
-def _record(tuner, trial):
-    from kerasnas.result import TrialRecord
-    from kerasnas.tuner import trial_architecture, trial_curves
-
-    metrics = {name: float(trial.metrics.get_last_value(name))
-               for name in trial.metrics.metrics}
-    try:
-        arch = str(trial_architecture(tuner.hypermodel, trial))
-    except (ValueError, KeyError):
-        arch = "?"
-    score = None if trial.score is None else float(trial.score)
-    from kerasnas.trial_failures import reason
-
-    return TrialRecord(trial_id=trial.trial_id, architecture=arch, status=str(trial.status),
-                       score=score, metrics=metrics, curves=trial_curves(tuner, trial.trial_id),
-                       reason=reason(trial.message) if trial.status == "FAILED" else "")

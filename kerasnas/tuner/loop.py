@@ -23,14 +23,14 @@ On top of `keras_tuner.Tuner` it adds what architecture search needs:
   than being recorded as a failed trial. A candidate that cannot work fails
   its trial only, with the reason recorded: it does not build for the input,
   is over `max_params` / `max_flops`, diverges (NaN or infinite loss) or runs
-  out of memory (`kerasnas.trial_failures`).
+  out of memory (`kerasnas.tuner.trial_failures`).
 
 Example:
 
 >>> import keras_tuner
 >>> from kerasnas.oracles import RandomSearch
 >>> from kerasnas.spaces import MacroSpace
->>> from kerasnas.tuner import NASTuner
+>>> from kerasnas.tuner.loop import NASTuner
 >>> tuner = NASTuner(RandomSearch(objective="val_accuracy", max_trials=4, seed=1),
 ...                  MacroSpace((8, 8, 1), 10), epochs=3, time_budget=60,
 ...                  directory="runs", project_name="demo")           # doctest: +SKIP
@@ -42,9 +42,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import os
-import sys
 import time
 import zlib
 
@@ -52,23 +50,25 @@ import keras
 import keras_tuner
 import numpy as np
 
-from kerasnas import checkpoints, crossval, recycle, trial_failures
-from kerasnas import tensorboard as tensorboard_logs
-from kerasnas.atomic import write_json
-from kerasnas.estimation import fidelity, halving
-from kerasnas.estimation import stopping as lc_stopping
-from kerasnas.hardware import trial as hardware_trial
-from kerasnas.kt_internals import MultiObjective, tuner_utils
-from kerasnas.net2net import inherit as weight_inheritance
-from kerasnas.viz import live as live_progress
+from kerasnas.estimation import fidelity
+from kerasnas.estimation.halving import ContinueTraining
+from kerasnas.estimation.stopping import CurveStopping
+from kerasnas.estimation.stopping import check_option as check_curve_stopping
+from kerasnas.hardware.trial import HardwareMetrics
+from kerasnas.infra import kt_internals
+from kerasnas.infra.atomic import write_json
+from kerasnas.infra.kt_internals import MultiObjective, tuner_utils
+from kerasnas.net2net.inherit import WeightInheritance
+from kerasnas.net2net.inherit import check_option as check_inherit_option
+from kerasnas.tuner import checkpoints, crossval, trial_failures
+from kerasnas.tuner import tensorboard as tensorboard_logs
+from kerasnas.tuner.budget import TimeBudget
+from kerasnas.tuner.features import StopSearch, TunerFeature
+from kerasnas.tuner.progress import Progress
 
 
 class TrialCrashedError(keras_tuner.errors.FatalError):
     """A trial raised an unexpected exception: a bug, so the search stops."""
-
-
-class _BudgetExhausted(Exception):
-    """Raised between trials when the time budget is spent."""
 
 
 class _CostLogger(keras.callbacks.Callback):
@@ -81,20 +81,6 @@ class _CostLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs.update(self.cost)
-
-
-class _DeadlineStop(keras.callbacks.Callback):
-    """Stops training at the end of the batch during which `deadline` passes."""
-
-    def __init__(self, deadline):
-        super().__init__()
-        self.deadline = deadline
-        self.cut = False
-
-    def on_train_batch_end(self, batch, logs=None):
-        if time.monotonic() >= self.deadline:
-            self.cut = True
-            self.model.stop_training = True
 
 
 class NASTuner(keras_tuner.Tuner):
@@ -124,7 +110,7 @@ class NASTuner(keras_tuner.Tuner):
             or a `kerasnas.estimation.LearningCurveStopping`; a trial whose
             extrapolated final score is confidently worse than the best
             finished trial stops, and records `curve_stopped` and why.
-        recipe: A `kerasnas.recipe.TrainingRecipe` (batch size and length by
+        recipe: A `kerasnas.tuner.recipe.TrainingRecipe` (batch size and length by
             data size, learning-rate schedule), or None (default) to train
             exactly `epochs` at `batch_size` with a constant rate.
         cv_folds: Score each trial by k-fold cross-validation over the
@@ -132,19 +118,30 @@ class NASTuner(keras_tuner.Tuner):
             of the folds' curves; None (default) uses the validation split.
         tensorboard: A folder for TensorBoard logs: each trial's training
             curves and the HParams dashboard's view of every trial's decisions
-            and metrics (`kerasnas.tensorboard`); None (default) writes none.
+            and metrics (`kerasnas.tuner.tensorboard`); None (default) writes none.
         directory, project_name, overwrite: As in Keras Tuner: the project
             lives in `directory/project_name`; `overwrite=False` (default)
             resumes a project found there.
         max_params, max_flops: Fail a candidate over this many parameters or
             FLOPs (multiply-adds) before it trains, with the reason recorded
-            (default None: no limit). See `kerasnas.trial_failures`, which also
+            (default None: no limit). See `kerasnas.tuner.trial_failures`, which also
             fails candidates that cannot be built or whose loss diverges.
         keep_checkpoints: Keep the best-epoch weights of only this many best
             trials (and of parents a child may still inherit from), deleting the
-            rest after each trial so disk use stays bounded (`kerasnas.checkpoints`);
+            rest after each trial so disk use stays bounded (`kerasnas.tuner.checkpoints`);
             default None keeps every trial's, as Keras Tuner does.
+        features: More `kerasnas.tuner.features.TunerFeature`s (default None),
+            called after the tuner's own (see `features` below), e.g. the
+            one-liner's refit reserve (`kerasnas.automl.refit.RefitReserve`).
         **kwargs: Passed to `keras_tuner.Tuner` (e.g. `max_model_size`).
+
+    Attributes:
+        features: Every `TunerFeature` the trial loop calls, in order: the time
+            budget, weight inheritance, hardware metrics, successive-halving
+            continuation, cross-validation, checkpoint pruning, TensorBoard,
+            learning-curve stopping, progress, then those of `features=`.
+        stopped_by: After `search()`: why it ended (`"max_trials"`,
+            `"time_budget"` or the reason a feature's `StopSearch` gave).
     """
 
     def __init__(self, oracle, hypermodel, *, epochs=10, batch_size=32, time_budget=None,
@@ -152,32 +149,45 @@ class NASTuner(keras_tuner.Tuner):
                  directory=None, curve_stopping=None,
                  project_name=None, overwrite=False, hardware=None, recipe=None,
                  cv_folds=None, tensorboard=None, max_params=None, max_flops=None,
-                 keep_checkpoints=None, **kwargs):
+                 keep_checkpoints=None, features=None, **kwargs):
         if not 0.0 < float(train_fraction) <= 1.0:
             raise ValueError(f"train_fraction must be in (0, 1], got {train_fraction!r}.")
-        if time_budget is not None and not time_budget > 0:
-            raise ValueError(f"time_budget must be > 0 seconds or None, got {time_budget!r}.")
         if int(epochs) < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs!r}.")
+        extra = list(features or [])
+        for feature in extra:
+            if not isinstance(feature, TunerFeature):
+                raise TypeError(f"features must be kerasnas.tuner.features.TunerFeature "
+                                f"instances, got {feature!r}.")
+        self.budget = TimeBudget(time_budget)
         self.epochs = int(epochs)
         self.batch_size = int(batch_size)
-        self.time_budget = None if time_budget is None else float(time_budget)
+        self.time_budget = self.budget.seconds
         self.train_fraction = float(train_fraction)
         self.early_stopping = None if early_stopping is None else int(early_stopping)
         self.verbose = int(verbose)
-        self.inherit_weights = weight_inheritance.check_option(inherit_weights)
+        self.inherit_weights = check_inherit_option(inherit_weights)
         self.hardware = hardware
-        self.curve_stopping = lc_stopping.check_option(curve_stopping)
+        self.curve_stopping = check_curve_stopping(curve_stopping)
         self.recipe = recipe
         self.cv_folds = crossval.check_folds(cv_folds)
         self.tensorboard = tensorboard_logs.TrialLogs(tensorboard)
         self.max_params = trial_failures.check_limit_option("max_params", max_params)
         self.max_flops = trial_failures.check_limit_option("max_flops", max_flops)
         self.keep_checkpoints = checkpoints.check_option(keep_checkpoints)
-        #: Multiple of the slowest trial's fit time kept free for the refit (`reserved_time`).
-        self.refit_reserve = 0.0
+        self.features = [
+            self.budget,
+            WeightInheritance(self.inherit_weights),
+            HardwareMetrics(hardware),
+            ContinueTraining(),
+            crossval.CrossValidation(self.cv_folds),
+            checkpoints.CheckpointPruning(self.keep_checkpoints),
+            self.tensorboard,
+            CurveStopping(self.curve_stopping),
+            *([Progress()] if self.verbose else []),
+            *extra,
+        ]
         self.stopped_by = None
-        self._deadline = None
         # Keras Tuner prints "Reloading Tuner from ..." when it resumes: report it our way.
         with contextlib.redirect_stdout(io.StringIO()):
             super().__init__(oracle=oracle, hypermodel=hypermodel, directory=directory,
@@ -195,83 +205,69 @@ class NASTuner(keras_tuner.Tuner):
         Arguments are those of `model.fit` (`x`, `y`, `validation_data`,
         `batch_size`, `callbacks`, ...); `epochs` overrides the tuner's.
         Afterwards `self.stopped_by` is `"time_budget"` if the budget ended
-        the search, else `"max_trials"` (the oracle had nothing left to run).
+        the search, `"max_trials"` if the oracle had nothing left to run, or
+        the reason a feature stopped it (`StopSearch`).
         """
         fit_kwargs.pop("verbose", None)
-        self._started = time.monotonic()
-        self._deadline = None if self.time_budget is None else self._started + self.time_budget
         self.stopped_by = None
-        # A distributed worker's OracleClient has no trial lists to show: no progress line.
-        local = hasattr(self.oracle, "end_order")
-        self._progress = _Progress(self, stream=sys.stdout) if self.verbose and local else None
-        if self._progress and self.resumed_trials:
-            self._progress.say(f"Resuming the search in {self.project_dir}: "
-                               f"{self.resumed_trials} trial(s) already ran.")
+        for feature in self.features:
+            feature.on_search_begin(self)
         try:
             super().search(*fit_args, verbose=0, **fit_kwargs)
             self.stopped_by = self.stopped_by or "max_trials"
-        except _BudgetExhausted:
-            self.stopped_by = "time_budget"
+        except StopSearch as stop:  # the time budget, or a feature's own limit
+            self.stopped_by = stop.reason
             self.on_search_end()
-        except recycle.ProcessFull:  # a `trials_per_process` child has run its share
-            self.stopped_by = "trials_per_process"
-            self.on_search_end()
-        finally:
-            self._deadline = None
-        if self._progress:
-            self._progress.finish()
-        recycle.end_child(self)
+        except BaseException:
+            self.budget.on_search_end(self)  # no deadline outlives its search
+            raise
+        for feature in self.features:
+            feature.on_search_end(self)
 
     def pre_create_trial(self):
-        recycle.check_process_full(self)
-        left = self.time_left()
-        if left is None:
-            return
-        # A trial needing twice the time left could not even finish its first epochs: the
-        # shortest finished trial is the yardstick.
-        fit_times = self._fit_times()
-        left -= self.reserved_time()
-        if left <= 0 or (fit_times and left < 0.5 * min(fit_times)):
-            raise _BudgetExhausted()
-
-    def _fit_times(self):
-        return [t.metrics.get_last_value("fit_time") for t in self.oracle.trials.values()
-                if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
+        for feature in self.features:
+            feature.before_trial(self)
 
     def reserved_time(self):
-        """Seconds kept free before the deadline for the refit: `refit_reserve` times the
-        slowest finished trial's expected refit time (`refit_time(trial)`, which
-        `kerasnas.refit.reserve_refit_time` sets; else its training time), 0 before any
-        trial finished."""
-        if not self.refit_reserve:
-            return 0.0
-        estimate = getattr(self, "refit_time", None)
-        times = [estimate(t) if estimate else t.metrics.get_last_value("fit_time")
-                 for t in self.oracle.trials.values()
-                 if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
-        return self.refit_reserve * max(times) if times else 0.0
+        """Seconds kept free before the deadline: the sum of what the features reserve
+        (the one-liner's refit: `kerasnas.automl.refit.RefitReserve`); 0 without any."""
+        return float(sum(feature.reserved_time(self) for feature in self.features))
 
     def time_left(self):
         """Seconds until the deadline of the running search, or None without a budget."""
-        if self._deadline is None:
-            return None
-        return max(0.0, self._deadline - time.monotonic())
+        return self.budget.time_left()
+
+    def checkpoint_path(self, trial_id) -> str:
+        """Where trial `trial_id`'s best-epoch weights are saved (Keras Tuner's own file)."""
+        return kt_internals.checkpoint_path(self, trial_id)
 
     # ------------------------------------------------------------------ trials
     def run_trial(self, trial, x=None, y=None, validation_data=None, **fit_kwargs):
-        """Builds, trains and scores one trial; returns its metrics at the best epoch."""
-        keras.utils.set_random_seed(trial_seed(self.oracle, trial.trial_id))
-        if self.cv_folds and _is_array(x) and validation_data is not None:
-            return crossval.run_folds(self, trial, x, y, validation_data, fit_kwargs)
-        return self._run_single(trial, x, y, validation_data, **fit_kwargs)
+        """Builds, trains and scores one trial; returns its metrics at the best epoch.
 
-    def _run_single(self, trial, x=None, y=None, validation_data=None, **fit_kwargs):
+        A feature may score the trial its own way (`TunerFeature.run_trial`,
+        e.g. k-fold cross-validation); otherwise it is one `fit_trial`.
+        """
+        keras.utils.set_random_seed(trial_seed(self.oracle, trial.trial_id))
+        for feature in self.features:
+            metrics = feature.run_trial(self, trial, x, y, validation_data, fit_kwargs)
+            if metrics is not None:
+                return metrics
+        return self.fit_trial(trial, x, y, validation_data, **fit_kwargs)
+
+    def fit_trial(self, trial, x=None, y=None, validation_data=None, **fit_kwargs):
+        """Builds `trial`'s model, trains it on `x, y` and scores it on `validation_data`.
+
+        One fit, with every feature's hooks (`on_model_built`, `fit_callbacks`,
+        `on_fit_end`); returns the metrics of the best epoch with the cost and
+        the features' metrics. Cross-validation calls it once per fold.
+        """
         hp = trial.hyperparameters
         epochs = int(hp.values.get("tuner/epochs", fit_kwargs.pop("epochs", self.epochs)))
         initial_epoch = int(hp.values.get("tuner/initial_epoch", 0))
         fit_kwargs.pop("initial_epoch", None)
         fit_kwargs.pop("verbose", None)  # Keras Tuner forwards search()'s verbose
-        user_callbacks = self._deepcopy_callbacks(fit_kwargs.pop("callbacks", []) or [])
+        user_callbacks = kt_internals.deepcopy_callbacks(self, fit_kwargs.pop("callbacks", []) or [])
         fit_kwargs.setdefault("batch_size", self.batch_size if _is_array(x) else None)
         x, y = self._subset(trial, x, y)
         patience = self.early_stopping
@@ -285,26 +281,19 @@ class NASTuner(keras_tuner.Tuner):
             model = self._build_or_fail(hp)
             cost = self._cost(model)
             trial_failures.check_limits(cost, self.max_params, self.max_flops)
-            cost.update(weight_inheritance.inherit(self, trial, model, x))
-            hw = hardware_trial.start_trial(self, trial, model, x)
-            cost.update(hw.metrics)
-            cost.update(halving.continue_training(self, trial, model))
-            # Trials stop where the refit's reserved time begins.
-            deadline = (_DeadlineStop(self._deadline - self.reserved_time())
-                        if self._deadline is not None else None)
-            user_callbacks += self.tensorboard.trial_callbacks(self, trial, user_callbacks)
-            callbacks = [_CostLogger(cost)] + hw.callbacks + user_callbacks
+            for feature in self.features:
+                cost.update(feature.on_model_built(self, trial, model, x))
+            feature_callbacks = []
+            for feature in self.features:
+                feature_callbacks += feature.fit_callbacks(self, trial, user_callbacks)
+            callbacks = [_CostLogger(cost)] + feature_callbacks + user_callbacks
             callbacks += recipe_callbacks + self._early_stopping_callbacks(patience)
-            curve_rule = lc_stopping.start_trial(self, trial)
-            callbacks += [] if curve_rule is None else [curve_rule]
             diverged = trial_failures.NonFiniteLoss()
             callbacks.append(diverged)
             callbacks.append(tuner_utils.TunerCallback(self, trial))
             callbacks.append(tuner_utils.SaveBestEpoch(
                 objective=self.oracle.objective,
-                filepath=self._get_checkpoint_fname(trial.trial_id)))
-            if deadline is not None:
-                callbacks.append(deadline)
+                filepath=self.checkpoint_path(trial.trial_id)))
             start = time.monotonic()
             history = model.fit(x, y, validation_data=validation_data, epochs=epochs,
                                 initial_epoch=initial_epoch, callbacks=callbacks,
@@ -329,16 +318,15 @@ class NASTuner(keras_tuner.Tuner):
             "fit_time": float(fit_time),
             "epochs": float(len(history.epoch)),
             "best_epoch": float(initial_epoch + best_epoch),
-            "budget_cut": float(deadline is not None and deadline.cut),
         })
-        metrics.update(hardware_trial.finish_trial(self, trial, hw, model, x, validation_data))
-        metrics.update(lc_stopping.finish_trial(self, trial, curve_rule))
+        for feature in self.features:
+            metrics.update(feature.on_fit_end(self, trial, model, x, validation_data))
         _save_curves(self, trial, history, skip=cost)
         return metrics
 
     def _build_or_fail(self, hp):
         try:
-            return self._try_build(hp)
+            return kt_internals.try_build(self, hp)
         except keras_tuner.errors.FatalError:
             raise
         except ValueError as err:  # the candidate does not fit the input: a failed trial
@@ -377,10 +365,8 @@ class NASTuner(keras_tuner.Tuner):
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
-        checkpoints.prune(self)
-        self.tensorboard.trial_end(self, trial)
-        if getattr(self, "_progress", None):
-            self._progress.trial_done(self.oracle.get_trial(trial.trial_id))
+        for feature in self.features:
+            feature.on_trial_end(self, trial)
 
 
 def trial_seed(oracle, trial_id) -> int:
@@ -413,95 +399,6 @@ def _best_epoch(history, objective):
     if objective.name not in metrics and objective.has_value(metrics):
         metrics[objective.name] = float(objective.get_value(metrics))
     return metrics, best
-
-
-class _Progress:
-    """One line per finished trial, each led by an overall progress bar."""
-
-    def __init__(self, tuner, stream, width=20):
-        self.tuner = tuner
-        self.stream = stream
-        self.width = width
-        self.live = live_progress.start()  # in Jupyter: one block updated in place
-
-    def say(self, text):
-        if self.live is not None:
-            self.live.say(text, self.tuner)
-        else:
-            print(text, file=self.stream, flush=True)
-
-    def _fraction(self):
-        oracle = self.tuner.oracle
-        done = len(oracle.end_order)
-        fractions = [done / oracle.max_trials] if oracle.max_trials else []
-        if self.tuner.time_budget:
-            fractions.append((time.monotonic() - self.tuner._started) / self.tuner.time_budget)
-        return min(1.0, max(fractions)) if fractions else 0.0
-
-    def _bar(self):
-        filled = int(round(self._fraction() * self.width))
-        return "[" + "#" * filled + "." * (self.width - filled) + "]"
-
-    def trial_done(self, trial):
-        oracle = self.tuner.oracle
-        total = oracle.max_trials or "?"
-        name = oracle.objective.name
-        score = trial.score
-        metrics = trial.metrics
-        cut = metrics.exists("budget_cut") and metrics.get_last_value("budget_cut")
-        text = f"{name} {score:.4f}" if score is not None else f"{trial.status.lower()}"
-        if cut:  # a partial score, not a verdict on the architecture
-            epochs = int(metrics.get_last_value("epochs")) if metrics.exists("epochs") else 0
-            text = f"cut by the time budget after {epochs} epoch(s) ({text} so far)"
-        elif trial.status == "FAILED":
-            text = f"failed: {trial_failures.reason(trial.message)}"
-        best = oracle.get_best_trials(1)
-        best_text = f"best {best[0].score:.4f}" if best and best[0].score is not None else ""
-        params = metrics.get_last_value("params") if metrics.exists("params") else None
-        fit = metrics.get_last_value("fit_time") if metrics.exists("fit_time") else None
-        parts = [self._bar(), f"trial {len(oracle.end_order)}/{total}", text, best_text,
-                 f"{_human(params)} params" if params is not None else "",
-                 f"{fit:.1f}s" if fit is not None else "",
-                 _elapsed(self.tuner), _arch_text(self.tuner.hypermodel, trial)]
-        self.say("  ".join(p for p in parts if p))
-
-    def finish(self):
-        oracle = self.tuner.oracle
-        done = len(oracle.end_order)
-        reason = {"time_budget": "time budget reached",
-                  "max_trials": "all trials done"}.get(self.tuner.stopped_by, "stopped")
-        best = oracle.get_best_trials(1)
-        best_text = (f", best {oracle.objective.name} {best[0].score:.4f}"
-                     if best and best[0].score is not None else "")
-        self.say(f"Search finished: {done} trial(s) in {_elapsed(self.tuner)} ({reason}){best_text}.")
-
-
-def _elapsed(tuner):
-    seconds = time.monotonic() - tuner._started
-    text = f"{int(seconds // 60)}:{int(seconds % 60):02d}"
-    if tuner.time_budget:
-        text += f"/{int(tuner.time_budget // 60)}:{int(tuner.time_budget % 60):02d}"
-    return text
-
-
-def _human(n):
-    if n is None or not math.isfinite(n):
-        return "?"
-    for unit, size in (("M", 1e6), ("k", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f}{unit}"
-    return str(int(n))
-
-
-def _arch_text(hypermodel, trial, limit=70):
-    encoding = getattr(hypermodel, "encoding", None)
-    if encoding is None:
-        return ""
-    try:
-        text = str(encoding.from_hp_values(trial.hyperparameters.values))
-    except (ValueError, KeyError):
-        return ""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 #: Per trial, `curves.json` in its trial folder holds every epoch's logs (learning curves).

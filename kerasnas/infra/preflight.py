@@ -6,7 +6,7 @@ trains and before anything already on disk is changed.
 
 Example:
 
->>> from kerasnas.preflight import check_writable_directory
+>>> from kerasnas.infra.preflight import check_writable_directory
 >>> check_writable_directory("/tmp/kerasnas_example_run")  # doctest: +SKIP
 """
 

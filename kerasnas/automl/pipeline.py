@@ -1,8 +1,9 @@
 """`kerasnas.search(x, y)`: validate, infer the task, search within a budget, refit the winner.
 
-The argument checks live in `search_checks.py`, what is built from them (space,
-strategy, run folder) in `search_setup.py`, the refit, baselines and saved
-result in `search_finish.py` (the refit itself in `refit.py`).
+The argument checks live in `checks.py`, what is built from them (space,
+strategy, run folder) in `assemble.py`, the refit, baselines and saved
+result in `finish.py` (the refit itself in `refit.py`, the choice of trial in
+`selection.py`).
 
 Example:
 
@@ -19,29 +20,28 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kerasnas import checkpoints, quiet, recycle
-from kerasnas.api_names import DEFAULT_ROOT, RESULT_DIR, SPACES, STRATEGIES  # noqa: F401
-from kerasnas.search_checks import (
-    _objective_text,
-    _resolve_objective,
+from kerasnas.automl import recycle
+from kerasnas.automl.assemble import (
+    check_or_write_meta,
+    fingerprint,
+    make_space,
+    make_strategy,
+    space_for_strategy,
+    warm_start,
+)
+from kerasnas.automl.checks import (
     check_search_args,
+    check_tuner_features,
+    objective_text,
     resolve_max_trials,
+    resolve_objective,
 )
-from kerasnas.search_finish import finish_search, folds_for
-from kerasnas.search_setup import (  # noqa: F401
-    _auto_space,
-    _check_or_write_meta,
-    _fingerprint,
-    _make_space,
-    _make_strategy,
-    _record,
-    _space_for_strategy,
-    _warm_start,
-    apply_estimation,
-    attach_estimation,
-    finish_estimation,
-)
-from kerasnas.selection import check_select
+from kerasnas.automl.finish import finish_search, folds_for
+from kerasnas.automl.names import DEFAULT_ROOT, RESULT_DIR
+from kerasnas.automl.selection import check_select
+from kerasnas.estimation.search_options import apply_estimation, finish_estimation, tuner_arguments
+from kerasnas.infra import quiet
+from kerasnas.tuner import checkpoints
 
 
 def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="auto",
@@ -53,7 +53,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            lr_schedule="cosine", min_steps=300, cv_folds="auto", ensemble=1, tensorboard=None,
            curve_stopping=False, halving=None, prescreen=None, prescreen_fraction=0.5,
            predictor=None, downscale=None, keep_checkpoints=None, trials_per_process=None,
-           select="auto", **space_args):
+           select="auto", tuner_features=None, **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
     Every argument is checked, and the data validated, before any training.
@@ -110,7 +110,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         verbose: 0 silent, 1 one line per trial and a progress bar, 2 also
             Keras's per-epoch lines (default 1).
         batch_size: `"auto"` (default: 32 from 512 examples up, smaller below,
-            see `kerasnas.recipe`) or a fixed int.
+            see `kerasnas.tuner.recipe`) or a fixed int.
         early_stopping: Patience in epochs of early stopping on the objective,
             or None (default 3); it grows with the epochs `min_steps` adds.
         lr_schedule: `"cosine"` (default: decay to 0 over each run) or
@@ -128,11 +128,11 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         keep_checkpoints: Keep only the best this-many trials' weights on disk
             (at least `ensemble`; parents a child may still inherit from are
             kept too), so a long search's disk use stays bounded (default None:
-            every trial's, as Keras Tuner does). See `kerasnas.checkpoints`.
+            every trial's, as Keras Tuner does). See `kerasnas.tuner.checkpoints`.
         trials_per_process: Run the trials in child processes of at most this
             many trials each, so memory stays bounded (TensorFlow grows by
             5-9 MB per trial in one process); default None: all in this
-            process, no start-up cost. See `kerasnas.recycle`.
+            process, no start-up cost. See `kerasnas.automl.recycle`.
         train_fraction: Share of the training data each trial trains on
             (default 1.0); the refit always uses all of it.
         select: Which trial is refit and returned: `"auto"` (default: below
@@ -140,7 +140,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             within one standard error of the best, since a small validation
             split ranks by noise; above, the best), `"best"` or `"one_se"`
             (the rule at any size); with `ensemble` > 1, `downscale` or `halving`
-            the best by score are refit. See `kerasnas.selection`.
+            the best by score are refit. See `kerasnas.automl.selection`.
         refit: Retrain the best architecture from scratch on training +
             validation data (default True); False keeps the search's trained copy.
         refit_epochs: Epochs of the refit: `"auto"` (default: as many as the
@@ -175,6 +175,10 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             `prescreen_fraction` (0.5) of proposals, a predictor-guided strategy
             (`"gp"`, `"mlp_ensemble"`, `"ranker"`), down-scaled proxies refit at
             full size (True: half the channels, or `{"width", "cells", "resolution"}`).
+        tuner_features: More `kerasnas.tuner.TunerFeature`s for the trial loop
+            (default None), called after the built-in ones: your own hook at the
+            begin and end of each trial, fit and the search (see
+            `kerasnas.tuner.features`).
         **space_args: Extra keyword arguments for the space's constructor,
             e.g. `num_cells=2, channels=8` for `space="cell"`.
 
@@ -185,6 +189,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         ValueError, TypeError: on bad data or arguments, before any training.
         RuntimeError: if no trial finished within the budget.
     """
+    tuner_features = check_tuner_features(tuner_features)
     if trials_per_process is not None:
         return recycle.search_in_children(search, locals(), trials_per_process)
     quiet.import_tensorflow()
@@ -214,33 +219,34 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     if verbose and data.note:
         print(data.note, flush=True)  # how the input kind (or the table schema) was inferred
     task = data.task
-    objective = _resolve_objective(objective, task)
+    objective = resolve_objective(objective, task)
     folds = folds_for(cv_folds, data)
 
     import keras
 
-    from kerasnas.recipe import TrainingRecipe
-    from kerasnas.refit import reserve_refit_time
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.recipe import TrainingRecipe
+    from kerasnas.automl.refit import RefitReserve
+    from kerasnas.tuner.loop import NASTuner
 
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-    space, space_class = _space_for_strategy(strategy, space, space_class, task, space_args)
-    hypermodel = _make_space(space, space_class, task, space_args, learning_rate,
+    space, space_class = space_for_strategy(strategy, space, space_class, task, space_args)
+    hypermodel = make_space(space, space_class, task, space_args, learning_rate,
                              lambda: normalization_layers(data), target_scale(data))
-    warm = _warm_start(hypermodel, strategy, time_budget)
-    oracle, strategy_name = _make_strategy(strategy, objective, max_trials, seed,
+    warm = warm_start(hypermodel, strategy, time_budget)
+    oracle, strategy_name = make_strategy(strategy, objective, max_trials, seed,
                                            strategy_args or {}, warm_start=warm,
                                            context=(hypermodel, data, started, time_budget, verbose))
     oracle, strategy_name = apply_estimation(checked.estimation, oracle, strategy_name,
                                              hypermodel, data, seed)
     recipe = TrainingRecipe(batch_size=batch_size, min_steps=int(min_steps),
                             lr_schedule=lr_schedule)
+    trial_loop = tuner_arguments(checked.estimation, recipe, folds)
     settings = {
         "space": {"class": type(hypermodel).__name__,
                   "encoding": hypermodel.encoding.to_spec()
                   if hasattr(hypermodel, "encoding") else None},
-        "strategy": strategy_name, "objective": _objective_text(oracle.objective),
+        "strategy": strategy_name, "objective": objective_text(oracle.objective),
         "task": {"kind": task.kind, "problem": task.problem,
                  "input_shape": list(task.input_shape), "num_classes": task.num_classes},
         "epochs": int(epochs), "batch_size": batch_size, "seed": seed,
@@ -250,23 +256,24 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     if hardware is not None:
         settings["hardware"] = repr(hardware)
     if directory is None:
-        fingerprint = _fingerprint(settings, data)
-        directory = Path(DEFAULT_ROOT) / f"{hypermodel.encoding.name}-{strategy_name}-{fingerprint}"
+        run_key = fingerprint(settings, data)
+        directory = Path(DEFAULT_ROOT) / f"{hypermodel.encoding.name}-{strategy_name}-{run_key}"
     directory = Path(directory)
-    _check_or_write_meta(directory, settings, overwrite)
+    check_or_write_meta(directory, settings, overwrite)
 
     deadline = None if time_budget is None else started + time_budget
+    # Keep time for the refit (1.25x the slowest trial's expected refit per member), then
+    # the caller's own features.
+    features = [RefitReserve(data, recipe, ensemble, refit_epochs)] if refit else []
+    features += list(tuner_features or [])
     tuner = NASTuner(oracle, hypermodel, epochs=epochs,
                      batch_size=32 if batch_size == "auto" else batch_size,
                      time_budget=None if deadline is None else deadline - time.monotonic(),
                      train_fraction=train_fraction, early_stopping=early_stopping,
                      verbose=verbose, directory=str(directory.parent),
                      project_name=directory.name, overwrite=False, hardware=hardware,
-                     recipe=recipe, cv_folds=folds, tensorboard=tensorboard,
+                     tensorboard=tensorboard, features=features, **trial_loop,
                      keep_checkpoints=keep_checkpoints and max(keep_checkpoints, ensemble))
-    attach_estimation(checked.estimation, tuner)
-    if refit:  # keep time for the refit: 1.25x the slowest trial's expected refit per member
-        reserve_refit_time(tuner, data, recipe, ensemble, refit_epochs)
     search_start = time.monotonic()
     tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val))
     search_time = time.monotonic() - search_start

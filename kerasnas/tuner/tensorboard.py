@@ -33,8 +33,10 @@ import glob
 import os
 from pathlib import Path
 
+from kerasnas.tuner.features import TunerFeature
+
 #: Trial metrics the experiment configuration lists besides the objective(s): the costs
-#: every NASTuner trial records (see `kerasnas.tuner`).
+#: every NASTuner trial records (see `kerasnas.tuner.loop`).
 COST_METRICS = ("params", "flops", "fit_time", "epochs", "best_epoch")
 
 
@@ -58,8 +60,11 @@ def check_log_dir(tensorboard):
     return path
 
 
-class TrialLogs:
+class TrialLogs(TunerFeature):
     """Writes a search's TensorBoard logs under one folder (see the module docstring).
+
+    The `NASTuner` feature of `tensorboard=`: `fit_callbacks` gives each fit its
+    `TensorBoard` callback, `on_trial_end` writes the trial's HParams session.
 
     Args:
         log_dir: The folder (created if missing); `tensorboard --logdir` it.
@@ -67,8 +72,9 @@ class TrialLogs:
     Example:
 
     >>> logs = TrialLogs("logs")                                 # doctest: +SKIP
-    >>> callbacks = logs.trial_callbacks(tuner, trial)           # doctest: +SKIP
-    >>> logs.trial_end(tuner, trial)                             # doctest: +SKIP
+    >>> tuner = NASTuner(oracle, space, tensorboard="logs")      # doctest: +SKIP
+    >>> callbacks = logs.fit_callbacks(tuner, trial, [])         # doctest: +SKIP
+    >>> logs.on_trial_end(tuner, trial)                          # doctest: +SKIP
     """
 
     def __init__(self, log_dir):
@@ -79,7 +85,7 @@ class TrialLogs:
         """The trial's folder, the HParams session of the trial."""
         return self.log_dir / f"trial_{trial_id}"
 
-    def trial_callbacks(self, tuner, trial, user_callbacks=()):
+    def fit_callbacks(self, tuner, trial, user_callbacks=()):
         """Callbacks for one fit of `trial`: a `keras.callbacks.TensorBoard` writing to the
         trial's folder (a `fold_K` sub-folder under k-fold selection).
 
@@ -88,7 +94,9 @@ class TrialLogs:
         place, with an HParams callback appended to the list for each.
         """
         if any(type(c).__name__ == "TensorBoard" for c in user_callbacks):
-            tuner._configure_tensorboard_dir(user_callbacks, trial, self._count(trial, "user"))
+            from kerasnas.infra.kt_internals import configure_tensorboard_dir
+
+            configure_tensorboard_dir(tuner, user_callbacks, trial, self._count(trial, "user"))
         if self.log_dir is None:
             return []
         import keras
@@ -100,7 +108,7 @@ class TrialLogs:
             folder = folder / f"fold_{fit}"
         return [keras.callbacks.TensorBoard(log_dir=str(folder))]
 
-    def trial_end(self, tuner, trial):
+    def on_trial_end(self, tuner, trial):
         """Writes `trial`'s HParams session: its decisions and final metrics."""
         if self.log_dir is None:
             return
@@ -149,7 +157,7 @@ def _trial_hparams(hyperparameters, hp, domains=False):
     `domains=False` the keys are plain names, so each trial's session holds
     its values only (the domains live in the experiment configuration).
     """
-    from kerasnas.kt_internals import convert_hyperparams_to_hparams
+    from kerasnas.infra.kt_internals import convert_hyperparams_to_hparams
 
     converted = convert_hyperparams_to_hparams(hyperparameters, hp)
     if domains:

@@ -12,7 +12,7 @@ logging and gets it untouched.
 
 Example:
 
->>> from kerasnas.quiet import import_tensorflow
+>>> from kerasnas.infra.quiet import import_tensorflow
 >>> tf = import_tensorflow()          # doctest: +SKIP
 """
 

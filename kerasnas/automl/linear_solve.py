@@ -9,7 +9,7 @@ weights score 0.359 (`LinearRegression`), and even 3,000 steps stay at 0.350.
 `solve_linear_regression` replaces the trained weights of such a model by the
 least-squares solution on the same data (with a ridge of `RIDGE` times the
 mean feature variance, for a unique solution when features are collinear),
-and keeps them only if they lower the training MSE. `kerasnas.refit` calls
+and keeps them only if they lower the training MSE. `kerasnas.automl.refit` calls
 it after every regression refit; any other model is left untouched.
 
 Example:

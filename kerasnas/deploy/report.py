@@ -13,7 +13,7 @@ failed ones have marks of their own (`kerasnas.viz.plots`).
 
 Example:
 
->>> from kerasnas.report import write_report
+>>> from kerasnas.deploy.report import write_report
 >>> write_report(result, "report.html")          # doctest: +SKIP
 'report.html'
 """
@@ -71,7 +71,7 @@ def render_report(result) -> str:
     ]
     selection = getattr(result, "selection", None)
     if selection:
-        from kerasnas.selection import describe
+        from kerasnas.automl.selection import describe
 
         facts[-1] = ("Returned architecture", f"{result.architecture}: {describe(selection)}")
     baselines = getattr(result, "baselines", None)

@@ -5,15 +5,15 @@ their outputs with `keras.layers.Average`: class probabilities for classifiers
 (the members' softmax outputs, so the average is again a distribution),
 predictions for regressors. The result is an ordinary functional Keras model:
 it saves as one `.keras` file that reloads with `keras.saving.load_model` (no
-custom objects beyond the members' own layers), and `kerasnas.export` writes it
+custom objects beyond the members' own layers), and `kerasnas.deploy.export` writes it
 as one SavedModel (`serving_default`) and one TFLite model like a single model.
 
 `kerasnas.search(..., ensemble=k)` refits the k best architectures
-(`kerasnas.refit.refit_top`) and returns their ensemble.
+(`kerasnas.automl.refit.refit_top`) and returns their ensemble.
 
 Example:
 
->>> from kerasnas.ensemble import build_ensemble
+>>> from kerasnas.deploy.ensemble import build_ensemble
 >>> model = build_ensemble([model_a, model_b, model_c])     # doctest: +SKIP
 >>> model.predict(x)  # the mean of the three members' outputs   # doctest: +SKIP
 """
@@ -58,7 +58,7 @@ def build_ensemble(models, name="kerasnas_ensemble"):
     """
     import keras
 
-    from kerasnas.export import is_classifier
+    from kerasnas.deploy.export import is_classifier
 
     models = _check_members(models, keras)
     if len(models) == 1:

@@ -30,6 +30,8 @@ import zlib
 
 import numpy as np
 
+from kerasnas.tuner.features import TunerFeature
+
 #: Below this many examples (training + validation) `search` selects by k-fold.
 CV_THRESHOLD = 300
 #: Folds used below `CV_THRESHOLD`.
@@ -83,22 +85,39 @@ def fold_indices(y, folds, seed=0, stratify=True):
     return result
 
 
-def run_folds(tuner, trial, x, y, validation_data, fit_kwargs):
-    """Runs `trial` on every fold through `tuner._run_single`; returns the mean metrics."""
+class CrossValidation(TunerFeature):
+    """The `NASTuner` feature of `cv_folds=`: numpy trials scored by `folds`-fold cross-validation.
+
+    Args:
+        folds: An int >= 2, or None (the feature then leaves trials to the
+            validation split).
+    """
+
+    def __init__(self, folds=None):
+        self.folds = check_folds(folds)
+
+    def run_trial(self, tuner, trial, x, y, validation_data, fit_kwargs):
+        if not self.folds or not isinstance(x, np.ndarray) or validation_data is None:
+            return None
+        return run_folds(tuner, trial, x, y, validation_data, fit_kwargs, self.folds)
+
+
+def run_folds(tuner, trial, x, y, validation_data, fit_kwargs, folds):
+    """Runs `trial` on each of `folds` folds through `tuner.fit_trial`; returns the mean metrics."""
     x_val, y_val = validation_data[:2]
     x_all = np.concatenate([x, x_val])
     y_all = np.concatenate([y, y_val])
     stratify = np.issubdtype(y_all.dtype, np.integer) and y_all.ndim == 1
     seed = zlib.crc32(trial.trial_id.encode())  # str hash() changes between processes
     per_fold, fold_times = [], []
-    for train, val in fold_indices(y_all, tuner.cv_folds, seed, stratify):
+    for train, val in fold_indices(y_all, folds, seed, stratify):
         left = tuner.time_left()
         if not another_fold_fits(None if left is None else left - tuner.reserved_time(),
                                  fold_times):
             break
         started = time.monotonic()
-        per_fold.append(tuner._run_single(trial, x_all[train], y_all[train],
-                                          (x_all[val], y_all[val]), **dict(fit_kwargs)))
+        per_fold.append(tuner.fit_trial(trial, x_all[train], y_all[train],
+                                        (x_all[val], y_all[val]), **dict(fit_kwargs)))
         fold_times.append(time.monotonic() - started)
     keys = set.intersection(*(set(m) for m in per_fold))
     mean = {k: float(np.mean([m[k] for m in per_fold])) for k in keys}

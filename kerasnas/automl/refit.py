@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from kerasnas.tuner.features import TunerFeature
+
 
 def refit_epochs_of(trial, refit_epochs="auto", recipe=None, num_examples=None) -> int:
     """Epochs of a refit: `"auto"` = as many as `trial` trained (its best epoch is too early:
@@ -72,7 +74,8 @@ def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32
     """
     import keras
 
-    from kerasnas.tuner import _DeadlineStop, trial_seed
+    from kerasnas.tuner.budget import DeadlineStop
+    from kerasnas.tuner.loop import trial_seed
 
     if deadline is not None and time.monotonic() + expected_refit_time(tuner, trial, data,
                                                                        recipe) > deadline:
@@ -90,14 +93,14 @@ def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32
         plan = recipe.plan(n_epochs, len(x_all))
         # `n_epochs` already is the recipe's length (the trial's, raised to `min_steps`).
         batch_size, callbacks = plan.batch_size, recipe.callbacks(n_epochs)
-    stop = _DeadlineStop(deadline) if deadline is not None else None
+    stop = DeadlineStop(deadline) if deadline is not None else None
     fit = model.fit(x_all, y_all, epochs=n_epochs, batch_size=int(batch_size),
                     callbacks=callbacks + ([stop] if stop else []), verbose=verbose)
     history = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
     if stop is not None and stop.cut:
         # A refit cut short is worse than the trial's own trained copy: never return it.
         return tuner.load_model(trial), {}, True
-    from kerasnas.linear_solve import solve_linear_regression
+    from kerasnas.automl.linear_solve import solve_linear_regression
 
     solve_linear_regression(model, x_all, y_all)  # exact weights for a linear regression
     return model, history, False
@@ -129,16 +132,41 @@ def expected_refit_time(tuner, trial, data, recipe=None, epochs="auto") -> float
     return per_fold * refit_steps / max(1.0, trial_steps)
 
 
-def reserve_refit_time(tuner, data, recipe, ensemble=1, epochs="auto"):
-    """Makes `tuner` keep 1.25x the slowest finished trial's expected refit time
-    (`expected_refit_time`) per ensemble member free before its deadline.
+#: Multiple of the slowest finished trial's expected refit time kept free per ensemble member.
+REFIT_RESERVE = 1.25
+
+
+class RefitReserve(TunerFeature):
+    """The tuner feature that keeps time for the refit: `REFIT_RESERVE` (1.25) times the
+    slowest finished trial's expected refit time (`expected_refit_time`) per ensemble
+    member, free before the search's deadline.
 
     The refit of a small data set can be several times its trial (see
     `refit_epochs_of`); reserving only the trial's own time would leave the
-    refit to be cut and the under-trained trial copy returned.
+    refit to be cut and the under-trained trial copy returned. 0 before any
+    trial finished.
+
+    Args:
+        data: The search's `PreparedData` (the refit trains on train + validation).
+        recipe: The refit's `TrainingRecipe`, or None.
+        ensemble: How many top trials are refit (default 1).
+        epochs: The refit's length: `"auto"` (default) or an int (`refit_epochs`).
+
+    Example:
+
+    >>> tuner = NASTuner(oracle, space, time_budget=120,
+    ...                  features=[RefitReserve(data, recipe)])    # doctest: +SKIP
     """
-    tuner.refit_reserve = 1.25 * ensemble
-    tuner.refit_time = lambda trial: expected_refit_time(tuner, trial, data, recipe, epochs)
+
+    def __init__(self, data, recipe=None, ensemble=1, epochs="auto"):
+        self.data, self.recipe, self.epochs = data, recipe, epochs
+        self.multiple = REFIT_RESERVE * int(ensemble)
+
+    def reserved_time(self, tuner):
+        times = [expected_refit_time(tuner, t, self.data, self.recipe, self.epochs)
+                 for t in tuner.oracle.trials.values()
+                 if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
+        return self.multiple * max(times) if times else 0.0
 
 
 def refit_top(tuner, trials, data, recipe=None, *, epochs="auto", batch_size=32,

@@ -5,7 +5,7 @@ bad value and what to pass instead, so a mistake surfaces before any training.
 
 Example:
 
->>> from kerasnas.validation import validate_budget, validate_choice
+>>> from kerasnas.infra.validation import validate_budget, validate_choice
 >>> validate_choice("strategy", "Evolution", ("random", "evolution"))
 'evolution'
 >>> validate_budget(max_trials=10, time_budget=60, epochs=5)
