@@ -7,9 +7,15 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from kerasnas.result import SearchResult, TrialRecord
+from kerasnas.deploy.result import SearchResult, TrialRecord
 from kerasnas.spaces.architecture import Decision, Encoding, register_encoding
-from kerasnas.spaces.encodings import CellEncoding, DenseEncoding, MacroEncoding, NB201Encoding
+from kerasnas.spaces.encodings import (
+    CellEncoding,
+    DenseEncoding,
+    MacroEncoding,
+    NB201Encoding,
+    ResidualEncoding,
+)
 from kerasnas.viz import cost_plot, draw_architecture, learning_curves_plot, trajectory_plot
 from kerasnas.viz.notebook import result_html
 
@@ -127,6 +133,107 @@ def test_dense_drawing_shows_the_layer_stack_and_residuals():
     assert len(groups(plain, "skip")) == 0
     assert [texts(g) for g in groups(plain, "node") if g.get("data-kind") == "layer"] == [
         ["L0", "dense 64", "relu"]]
+
+
+def block_nodes(root):
+    return [g for g in groups(root, "node") if g.get("data-kind") == "layer"]
+
+
+@pytest.mark.parametrize("num_blocks", [2, 4, 8])
+def test_residual_drawing_shows_every_block_with_kernel_dilation_width_and_its_skip(num_blocks):
+    enc = ResidualEncoding()
+    arch = enc.from_string(f"{num_blocks}x32 k5 dilation=exponential downsample=none dropout=0.1")
+    root = parse(draw_architecture(arch))
+    assert root.get("data-kind") == "residual"  # its own drawer, not the list of decisions
+    assert not [t for t in texts(root) if " = " in t]
+    blocks = block_nodes(root)
+    assert [g.get("data-key") for g in blocks] == [f"B{i}" for i in range(num_blocks)]
+    assert [texts(g) for g in blocks] == [
+        [f"B{i}", "2 conv k5", f"dilation {2 ** (i % 4)}", "32 ch"] for i in range(num_blocks)]
+    assert [(g.get("data-kernel"), g.get("data-dilation"), g.get("data-width"),
+             g.get("data-stride")) for g in blocks] == [
+        ("5", str(2 ** (i % 4)), "32", "1") for i in range(num_blocks)]
+    keys = ["stem"] + [f"B{i}" for i in range(num_blocks)]
+    skips = groups(root, "skip")
+    assert [(g.get("data-src"), g.get("data-dst")) for g in skips] == list(zip(keys, keys[1:],
+                                                                               strict=False))
+    assert {g.get("data-shortcut") for g in skips} == {"identity"}
+    assert len(groups(root, "chain")) == num_blocks + 2  # input > stem > B0 ... > head
+    head = [g for g in groups(root, "node") if g.get("data-key") == "head"]
+    assert texts(head[0]) == ["head", "avg pool", "dropout 0.1", "dense"]
+    assert groups(root, "reduction") == []  # full resolution: nothing depends on the input
+    plain = parse(draw_architecture(enc.from_string(
+        f"{num_blocks}x16 k3 dilation=none downsample=none dropout=0.0")))
+    assert [texts(g)[1:] for g in block_nodes(plain)] == [["2 conv k3", "dilation 1", "16 ch"]] \
+        * num_blocks
+    assert "dropout" not in " ".join(texts(plain))
+
+
+def built_blocks(space, arch):
+    """Per block of the model `space` builds: (stride, width, dilation, 1x1 shortcut), and
+    the stem's max-pool factor."""
+    model = space.build_architecture(arch, compile=False)
+    blocks, pool = {}, 1
+    for layer in model.layers:
+        if type(layer).__name__.startswith("MaxPooling"):  # only the stem max-pools
+            pool = layer.pool_size[0]
+        scope = (getattr(layer, "path", None) or "").split("/")[0]
+        if not scope.startswith("block") or not hasattr(layer, "kernel_size"):
+            continue
+        stride, width, dilation, shortcut = blocks.get(int(scope[5:]), (1, 0, 1, False))
+        if layer.kernel_size[0] == 1:
+            shortcut = True
+        else:
+            width, dilation = layer.filters, max(dilation, layer.dilation_rate[0])
+        blocks[int(scope[5:])] = (max(stride, layer.strides[0]), width, dilation, shortcut)
+    return [blocks[i] for i in range(len(blocks))], pool
+
+
+def in_size_range(cell, size):
+    if cell.startswith("<"):
+        return size < int(cell[1:])
+    if cell.startswith("≥"):
+        return size >= int(cell[1:])
+    low, high = cell.split("-")
+    return int(low) <= size <= int(high)
+
+
+@pytest.mark.parametrize("shape", [(40, 1), (100, 6), (300, 2), (1000, 1), (8, 8, 1),
+                                   (28, 28, 1), (32, 32, 3), (64, 48, 1)])
+@pytest.mark.parametrize("text", ["4x8 k5 dilation=exponential downsample=by_size dropout=0.0",
+                                  "2x8 k3 dilation=none downsample=by_size dropout=0.3",
+                                  "4x8 k5 dilation=exponential downsample=none dropout=0.0"])
+def test_residual_drawing_is_true_to_the_model_residual_space_builds(shape, text):
+    from kerasnas.spaces import ResidualSpace
+
+    space = ResidualSpace(shape, 3, blocks=(2, 4), widths=(8,), kernels=(3, 5))
+    arch = space.encoding.from_string(text)
+    built, pool = built_blocks(space, arch)
+    root = parse(draw_architecture(arch))
+    nodes = block_nodes(root)
+    assert len(nodes) == len(built) == arch["num_blocks"]
+    for node, (_, width, dilation, _) in zip(nodes, built, strict=True):
+        assert node.get("data-kernel") == str(arch["kernel"])
+        assert node.get("data-dilation") == str(dilation)
+        assert str(width) in node.get("data-width").split("/")  # every width it may have
+    if arch["downsample"] == "none":
+        assert groups(root, "reduction") == [] and pool == 1
+        assert all(b == (1, 8, b[2], False) for b in built)
+        return
+    # The table row of this input's number of reductions is what the model builds.
+    n, reductions = arch["num_blocks"], space.num_reductions()
+    rows = {g.get("data-reductions"): g for g in groups(root, "reduction")}
+    assert list(rows) == [str(r) for r in range(n + 1)] + [f"{n + 1}+"]
+    row = rows[str(reductions) if reductions <= n else f"{n + 1}+"]
+    cells = texts(row)
+    assert in_size_range(cells[1 if len(shape) == 3 else 2], min(shape[:-1]))
+    strided = [f"B{i}" for i, b in enumerate(built) if b[0] == 2]
+    assert row.get("data-strided").split() == strided
+    assert [b[3] for b in built] == [b[0] == 2 for b in built]  # 1x1 shortcut iff strided
+    assert row.get("data-widths").split() == [str(b[1]) for b in built]
+    assert pool == 2 ** max(0, reductions - n)
+    if reductions > n:
+        assert cells[3] == f"all; stem max-pools by 2^(r-{n})"
 
 
 @register_encoding
@@ -276,11 +383,11 @@ def search_run(tmp_path_factory):
     Returns the tuner and the `SearchResult` built from its trials."""
     from sklearn.datasets import load_digits
 
-    from kerasnas.api import _record  # the same records kerasnas.search builds
+    from kerasnas.automl.finish import trial_record  # the same records kerasnas.search builds
     from kerasnas.data import TaskSpec
     from kerasnas.oracles import RandomSearch
     from kerasnas.spaces import DenseSpace
-    from kerasnas.tuner import NASTuner, trial_architecture
+    from kerasnas.tuner.loop import NASTuner, trial_architecture
 
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype("float32")[:360]
@@ -297,7 +404,7 @@ def search_run(tmp_path_factory):
                      verbose=0, directory=directory, project_name="p")
     tuner.search(**data)
     oracle = tuner.oracle
-    history = [_record(tuner, oracle.trials[t]) for t in oracle.start_order]
+    history = [trial_record(tuner, oracle.trials[t]) for t in oracle.start_order]
     best = oracle.get_best_trials(1)[0]
     task = TaskSpec(kind="tabular", problem="classification", input_shape=(64,),
                     num_classes=10, classes=tuple(range(10)))
@@ -391,7 +498,7 @@ def test_drawing_and_plotting_import_no_tensorflow():
     code = ("import sys, numpy as np, kerasnas\n"
             "from kerasnas.spaces.encodings import CellEncoding\n"
             "kerasnas.viz.draw_architecture(CellEncoding().sample(np.random.default_rng(0)))\n"
-            "import kerasnas.viz.plots, kerasnas.viz.notebook, kerasnas.viz.live, kerasnas.report\n"
+            "import kerasnas.viz.plots, kerasnas.viz.notebook, kerasnas.viz.live, kerasnas.deploy.report\n"
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
