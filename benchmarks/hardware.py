@@ -138,7 +138,7 @@ def search(x, y, xv, yv, *, trials, epochs, seed, budget_ms, directory):
     from kerasnas.hardware import HardwareObjective, convert, measure_latency, tflite_accuracy
     from kerasnas.oracles import RandomSearch
     from kerasnas.spaces import MacroSpace
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.loop import NASTuner
 
     space = MacroSpace((8, 8, 1), 10, widths=(16, 32, 64), max_layers=5)
     hardware = HardwareObjective("int8", latency_budget_ms=budget_ms)

@@ -91,7 +91,7 @@ def run_one(dataset, arm, seed, budget, epochs, workdir):
 
     from kerasnas.oracles import Net2NetSearch, RegularizedEvolution
     from kerasnas.spaces import MacroSpace
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.loop import NASTuner
 
     keras.utils.set_random_seed(seed)
     x_train, y_train, x_val, y_val, x_test, y_test = load(dataset)

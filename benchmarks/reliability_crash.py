@@ -87,7 +87,7 @@ def resources(trials=100, keep=5, seed=0, strategy="evolution"):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from kerasnas.oracles import RandomSearch, RegularizedEvolution
     from kerasnas.spaces import DenseSpace
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.loop import NASTuner
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(200, 8)).astype("float32")

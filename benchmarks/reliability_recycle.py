@@ -5,7 +5,7 @@
 Runs the same seeded `kerasnas.search` twice, each in its own process tree:
 `trials_per_process=None` (every trial in one process) and
 `trials_per_process=--per-process` (children of at most that many trials,
-`kerasnas.recycle`). Both: `--trials` tiny MLPs (evolution, population 10, 160
+`kerasnas.automl.recycle`). Both: `--trials` tiny MLPs (evolution, population 10, 160
 generated examples, 2 epochs, no cross-validation, `keep_checkpoints=5`, no
 refit). Every 0.5 s the resident memory (VmRSS) of the whole process tree is
 summed and the trials started so far counted (`trial_*` folders). Printed per

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from kerasnas.result import SearchResult, TrialRecord
+from kerasnas.deploy.result import SearchResult, TrialRecord
 from kerasnas.spaces.encodings import CellEncoding, DenseEncoding, MacroEncoding, NB201Encoding
 from kerasnas.viz.draw import draw_architecture
 
@@ -104,7 +104,7 @@ def main(argv=None):
         crossings = (f"{statistics.mean(behind):.2f} / {max(behind)}" if behind else "n/a")
         print(f"{name:<8} {statistics.median(times):>13.1f} / {max(times):>8.1f} "
               f"{statistics.median(sizes):>7.1f} {overlaps:>15} {crossings:>32}")
-    from kerasnas.report import render_report
+    from kerasnas.deploy.report import render_report
 
     result = made_up_result(args.trials)
     times = []

@@ -43,11 +43,11 @@ KILL_ENV = "CRASH_WORKER_KILL_IN_ORACLE_SAVE"
 
 
 def _kill_in_oracle_save(after_trials):
-    """Wraps `kerasnas.atomic.write_text`: half of the chosen write reaches its temporary
+    """Wraps `kerasnas.infra.atomic.write_text`: half of the chosen write reaches its temporary
     file, then the process SIGKILLs itself (a real signal, at an exact point)."""
-    import kerasnas.atomic
+    import kerasnas.infra.atomic
 
-    write_text = kerasnas.atomic.write_text
+    write_text = kerasnas.infra.atomic.write_text
     ended = []
 
     def killing_write(path, text, **kwargs):
@@ -61,12 +61,12 @@ def _kill_in_oracle_save(after_trials):
             os.kill(os.getpid(), signal.SIGKILL)
         return write_text(path, text, **kwargs)
 
-    kerasnas.atomic.write_text = killing_write
+    kerasnas.infra.atomic.write_text = killing_write
 
 
 def main(run_dir, max_trials=6, strategy="evolution"):
     import kerasnas
-    from kerasnas.export import next_version
+    from kerasnas.deploy.export import next_version
 
     if os.environ.get(KILL_ENV):
         _kill_in_oracle_save(int(os.environ[KILL_ENV]))

@@ -6,7 +6,7 @@
 `search` runs a tiny real search on KIND ("image", "sequence", "tabular") data
 given in the user's own shape and dtype, and saves the held-out `x`, labels and
 `result.predict_proba` to RUN_DIR/expected.npz. `serve` (a fresh process that
-imports only `kerasnas.result`) reloads the result, exports and reports it,
+imports only `kerasnas.deploy.result`) reloads the result, exports and reports it,
 then answers requests of 1, 2, 5 and 32 examples in the user's shape through
 the SavedModel's `serving_default` and the TFLite model, and checks a
 wrong-shape request fails with an error naming the expected shape. It prints
@@ -64,7 +64,7 @@ def search(kind, run):
 
 
 def serve(kind, run):
-    from kerasnas.result import SearchResult  # the documented way back: no other import
+    from kerasnas.deploy.result import SearchResult  # the documented way back: no other import
 
     run = Path(run)
     expected = np.load(run / "expected.npz")

@@ -55,7 +55,7 @@ def main(run):
     inputs["city"] = np.array([c.decode() for c in inputs["city"]], dtype=object)
     np.testing.assert_allclose(model.predict(inputs, verbose=0), proba, atol=1e-5)
 
-    from kerasnas.result import SearchResult
+    from kerasnas.deploy.result import SearchResult
 
     result = SearchResult.load(run / "search" / "result")
     assert [c.type for c in result.task.columns] == [

@@ -6,8 +6,8 @@ import pytest
 from sklearn.datasets import load_digits
 
 import kerasnas
-from kerasnas.result import SearchResult
-from kerasnas.search_setup import _auto_space
+from kerasnas.automl.assemble import auto_space
+from kerasnas.deploy.result import SearchResult
 
 # Tiny spaces keep every search below a few seconds of training.
 # Exactly the given epochs on one validation split: the recipe and k-fold are tested in
@@ -122,10 +122,10 @@ def test_auto_space_follows_the_input_kind(digits):
     from kerasnas.data import prepare_data
 
     x, y = digits
-    assert _auto_space(prepare_data(x, y, seed=0).task)[0] == "ResidualSpace"
-    assert _auto_space(prepare_data(x.reshape(len(x), -1), y, seed=0).task)[0] == "DenseSpace"
+    assert auto_space(prepare_data(x, y, seed=0).task)[0] == "ResidualSpace"
+    assert auto_space(prepare_data(x.reshape(len(x), -1), y, seed=0).task)[0] == "DenseSpace"
     seq = prepare_data(x.reshape(len(x), 8, 8), y, kind="sequence", seed=0).task
-    assert _auto_space(seq)[0] == "ResidualSpace"
+    assert auto_space(seq)[0] == "ResidualSpace"
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

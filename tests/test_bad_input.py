@@ -31,10 +31,10 @@ def _imports():
     import keras  # noqa: F401
     import keras_tuner  # noqa: F401
 
-    import kerasnas.api  # noqa: F401
+    import kerasnas.automl.pipeline  # noqa: F401
     import kerasnas.cli  # noqa: F401
-    import kerasnas.export  # noqa: F401
-    import kerasnas.result  # noqa: F401
+    import kerasnas.deploy.export  # noqa: F401
+    import kerasnas.deploy.result  # noqa: F401
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -95,7 +95,7 @@ def _model():
 
 
 def _export(directory, **kwargs):
-    from kerasnas.export import export_model
+    from kerasnas.deploy.export import export_model
 
     return export_model(_model(), directory, **kwargs)
 
@@ -272,19 +272,19 @@ def _oracle(name, **kwargs):
 
 
 def _load(directory):
-    from kerasnas.result import SearchResult
+    from kerasnas.deploy.result import SearchResult
 
     return SearchResult.load(directory)
 
 
 def _export_none(directory):
-    from kerasnas.export import export_model
+    from kerasnas.deploy.export import export_model
 
     return export_model(None, directory)
 
 
 def _full_disk(tmp):
-    from kerasnas import preflight
+    from kerasnas.infra import preflight
 
     real = preflight.free_bytes
     preflight.free_bytes = lambda path: 1024  # a nearly full disk: 1 KiB free

@@ -5,7 +5,7 @@ import pytest
 
 from kerasnas.oracles import RandomSearch, RegularizedEvolution
 from kerasnas.spaces import DenseSpace
-from kerasnas.tuner import NASTuner
+from kerasnas.tuner.loop import NASTuner
 
 
 def _data():
@@ -18,7 +18,7 @@ def _checkpointed(tuner):
     import os
 
     return {t for t in tuner.oracle.trials
-            if os.path.exists(tuner._get_checkpoint_fname(t))}
+            if os.path.exists(tuner.checkpoint_path(t))}
 
 
 def _search(tmp_path, oracle, **kwargs):

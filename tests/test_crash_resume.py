@@ -52,14 +52,14 @@ def test_killed_in_saves_and_trials_resumes_to_the_same_leaderboard(tmp_path):
 
 
 def test_keras_tuner_state_writes_are_never_half_written(tmp_path):
-    # Keras Tuner's own save_json (oracle.json, trial.json) goes through kerasnas.atomic
+    # Keras Tuner's own save_json (oracle.json, trial.json) goes through kerasnas.infra.atomic
     # once kerasnas is imported. The child process dies by a real signal at an exact point,
     # in the middle of a write: a file size limit of 1 MB (RLIMIT_FSIZE) kills it with
     # SIGXFSZ while it rewrites a 1 MB+ state over a small one. The old state must remain.
     target = tmp_path / "oracle.json"
     script = textwrap.dedent(f"""
         import resource, signal
-        import kerasnas.kt_internals
+        import kerasnas.infra.kt_internals
         from keras_tuner.src import utils
         utils.save_json({str(target)!r}, {{"round": 0}})
         signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it by default

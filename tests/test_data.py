@@ -15,7 +15,7 @@ from kerasnas.data import (
     normalization_layers,
     prepare_data,
 )
-from kerasnas.validation import validate_budget, validate_choice
+from kerasnas.infra.validation import validate_budget, validate_choice
 
 
 def _blobs(n=60, d=4, classes=3, seed=0):

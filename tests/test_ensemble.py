@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from kerasnas.data import TaskSpec
-from kerasnas.ensemble import build_ensemble, ensemble_members
-from kerasnas.export import deployment_model, export_model, is_classifier
-from kerasnas.result import SearchResult
+from kerasnas.deploy.ensemble import build_ensemble, ensemble_members
+from kerasnas.deploy.export import deployment_model, export_model, is_classifier
+from kerasnas.deploy.result import SearchResult
 from kerasnas.spaces import CellSpace, DenseSpace
 
 CLASSES = ("cat", "dog", "eel")
@@ -101,7 +101,7 @@ def test_saved_ensemble_reloads_in_a_fresh_process(members, images, tmp_path):
     np.save(tmp_path / "x.npy", images)
     script = textwrap.dedent(f"""
         import numpy as np
-        from kerasnas.result import SearchResult
+        from kerasnas.deploy.result import SearchResult
         result = SearchResult.load({str(tmp_path / "result")!r})
         np.save({str(tmp_path / "proba.npy")!r}, result.predict_proba(np.load({str(tmp_path / "x.npy")!r})))
         print(list(result.predict(np.load({str(tmp_path / "x.npy")!r})[:3])))

@@ -178,7 +178,7 @@ def test_successive_halving_promotes_the_top_fraction_and_continues(tmp_path):
     from kerasnas.estimation import SuccessiveHalving
     from kerasnas.oracles import RandomSearch
     from kerasnas.spaces import DenseSpace
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.loop import NASTuner
 
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype("float32")

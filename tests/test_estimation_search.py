@@ -240,13 +240,13 @@ def test_apply_and_attach_wire_each_option(tmp_path):
     from kerasnas.estimation.guided import PredictorGuided
     from kerasnas.estimation.search_options import (
         apply_estimation,
-        attach_estimation,
         check_estimation,
+        tuner_arguments,
     )
     from kerasnas.oracles import RegularizedEvolution
-    from kerasnas.recipe import TrainingRecipe
     from kerasnas.spaces import MacroSpace
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.loop import NASTuner
+    from kerasnas.tuner.recipe import TrainingRecipe
 
     space = MacroSpace((8, 8, 1), num_classes=10, widths=(4, 8), max_layers=2)
     options = check_estimation(curve_stopping=True, halving={"eta": 2, "min_epochs": 1},
@@ -258,9 +258,9 @@ def test_apply_and_attach_wire_each_option(tmp_path):
     assert isinstance(oracle, SuccessiveHalving) and isinstance(oracle.inner, PredictorGuided)
     assert oracle.budgets == [1, 2, 4] and oracle.max_trials == 9
     assert oracle.warm_start == evolution.warm_start  # hand designs still come first
-    tuner = NASTuner(oracle, space, recipe=TrainingRecipe(), cv_folds=5, verbose=0,
-                     directory=str(tmp_path), project_name="wired")
-    attach_estimation(options, tuner)
+    arguments = tuner_arguments(options, TrainingRecipe(), 5)
+    tuner = NASTuner(oracle, space, verbose=0, directory=str(tmp_path), project_name="wired",
+                     **arguments)
     assert isinstance(tuner.curve_stopping, LearningCurveStopping)
     assert tuner.recipe.min_steps == 0 and tuner.cv_folds is None  # rungs train their epochs
     off = check_estimation()

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from sklearn.datasets import load_digits
 
-from kerasnas.export import export_model, export_saved_model, next_version
+from kerasnas.deploy.export import export_model, export_saved_model, next_version
 from kerasnas.spaces import CellSpace
 
 CLASSES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

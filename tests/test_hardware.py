@@ -240,7 +240,7 @@ def test_latency_regressor_recovers_a_linear_cost():
 
 def _tuner(tmp_path, hardware, max_trials=4, objective="val_accuracy"):
     from kerasnas.oracles import RandomSearch
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.loop import NASTuner
 
     space = MacroSpace((8, 8, 1), 10, widths=(4, 64), kernels=(3,), max_layers=3,
                        stem_channels=4, skips=False)
@@ -327,8 +327,8 @@ def test_pareto_evolution_breeds_from_the_front_and_keeps_its_state():
 
 
 def test_search_result_front_and_report_plot():
+    from kerasnas.deploy.result import TrialRecord
     from kerasnas.hardware.front import front_plot, pareto_records
-    from kerasnas.result import TrialRecord
 
     records = [TrialRecord(str(i), f"a{i}", "COMPLETED", acc, {"latency_ms": lat})
                for i, (acc, lat) in enumerate([(0.9, 3.0), (0.8, 1.0), (0.7, 2.0), (0.95, 8.0)])]

@@ -22,7 +22,7 @@ from kerasnas.net2net.transforms import deepen, transform, widen
 from kerasnas.oracles import Net2NetSearch, RegularizedEvolution
 from kerasnas.oracles.lineage import PARENT_HP
 from kerasnas.spaces import DenseSpace, MacroSpace
-from kerasnas.tuner import NASTuner
+from kerasnas.tuner.loop import NASTuner
 
 TOL = 1e-5
 
@@ -270,7 +270,7 @@ def test_net2net_search_grows_children_from_their_parents_weights(tmp_path):
     parent = oracle.trials[child.hyperparameters.values[PARENT_HP]]
     parent_model = space.build_architecture(
         space.encoding.from_hp_values(parent.hyperparameters.values))
-    parent_model.load_weights(tuner._get_checkpoint_fname(parent.trial_id))
+    parent_model.load_weights(tuner.checkpoint_path(parent.trial_id))
     fresh = tuner.hypermodel.build(child.hyperparameters.copy())
     before = np.abs(np.asarray(fresh(xv)) - np.asarray(parent_model(xv))).max()
     weight_inheritance.inherit(tuner, child, fresh, xt)
@@ -278,7 +278,7 @@ def test_net2net_search_grows_children_from_their_parents_weights(tmp_path):
     assert after < 1e-2 < before
 
     # A missing parent checkpoint means training from scratch, said in the record.
-    os.remove(tuner._get_checkpoint_fname(parent.trial_id))
+    os.remove(tuner.checkpoint_path(parent.trial_id))
     model = tuner.hypermodel.build(child.hyperparameters.copy())
     start = [w.copy() for w in model.get_weights()]
     metrics = weight_inheritance.inherit(tuner, child, model, xt)

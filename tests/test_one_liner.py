@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import kerasnas
+from kerasnas.automl.checks import resolve_max_trials
 from kerasnas.bench.signals import make_signals
-from kerasnas.recipe import TrainingRecipe
-from kerasnas.search_checks import resolve_max_trials
 from kerasnas.spaces import ResidualSpace
+from kerasnas.tuner.recipe import TrainingRecipe
 
 FAST = {"min_steps": 0, "cv_folds": None, "verbose": 0}
 TINY_RESIDUAL = {"space": "residual", "blocks": (1,), "widths": (8,), "kernels": (3,)}
@@ -102,7 +102,7 @@ def test_a_result_no_better_than_the_baselines_says_so(tmp_path):
 def test_an_ensemble_exports_and_serves_like_one_model(tmp_path):
     import tensorflow as tf
 
-    from kerasnas.ensemble import ensemble_members
+    from kerasnas.deploy.ensemble import ensemble_members
 
     x, y = make_signals(150, length=24, num_classes=3, noise=0.3, seed=2)
     result = kerasnas.search(x, y, max_trials=3, epochs=2, seed=0, ensemble=2,
@@ -121,11 +121,11 @@ def test_an_ensemble_exports_and_serves_like_one_model(tmp_path):
 
 
 def test_a_refit_cut_by_the_deadline_falls_back_to_the_trained_trial(tmp_path):
+    from kerasnas.automl.refit import refit_trial
     from kerasnas.data import prepare_data
     from kerasnas.oracles import RandomSearch
-    from kerasnas.refit import refit_trial
     from kerasnas.spaces import DenseSpace
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.loop import NASTuner
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 4))
@@ -150,13 +150,13 @@ def test_a_refit_cut_by_the_deadline_falls_back_to_the_trained_trial(tmp_path):
 
 
 def test_under_a_time_budget_the_hand_designs_run_cheapest_first():
-    from kerasnas.search_setup import _warm_start
+    from kerasnas.automl.assemble import warm_start
     from kerasnas.spaces import DenseSpace
 
     space = DenseSpace((6,), 2, min_layers=0)
     in_order = [str(a) for a in space.hand_designs()]
-    assert [str(a) for a in _warm_start(space, "auto", None)] == in_order
-    cheap_first = [str(a) for a in _warm_start(space, "auto", 60.0)]
+    assert [str(a) for a in warm_start(space, "auto", None)] == in_order
+    cheap_first = [str(a) for a in warm_start(space, "auto", 60.0)]
     assert cheap_first == ["linear", "128-64 relu dropout=0.1", "256-256 relu dropout=0.25 skip"]
     assert cheap_first != in_order
-    assert _warm_start(space, "net2net", 60.0) == []
+    assert warm_start(space, "net2net", 60.0) == []

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from kerasnas.recipe import TrainingRecipe
+from kerasnas.tuner.recipe import TrainingRecipe
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,7 @@ def searched(tmp_path_factory):
     from kerasnas.data import prepare_data
     from kerasnas.oracles import RandomSearch
     from kerasnas.spaces import DenseSpace
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.loop import NASTuner
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 4))
@@ -27,7 +27,7 @@ def searched(tmp_path_factory):
 
 
 def test_a_short_trial_refits_for_the_recipes_min_steps(searched):
-    from kerasnas.refit import refit_epochs_of, refit_trial
+    from kerasnas.automl.refit import refit_epochs_of, refit_trial
 
     tuner, trial, data = searched
     assert trial.metrics.get_last_value("epochs") == 3
@@ -44,7 +44,7 @@ def test_a_short_trial_refits_for_the_recipes_min_steps(searched):
 
 
 def test_the_search_reserves_the_longer_refit(searched):
-    from kerasnas.refit import expected_refit_time, reserve_refit_time
+    from kerasnas.automl.refit import RefitReserve, expected_refit_time
 
     tuner, trial, data = searched
     fit_time = trial.metrics.get_last_value("fit_time")
@@ -53,18 +53,19 @@ def test_the_search_reserves_the_longer_refit(searched):
     # 7 steps (200 rows); with the recipe: 9 epochs of 7 steps (>= 60 steps).
     assert expected_refit_time(tuner, trial, data) == pytest.approx(fit_time * 21 / 15)
     assert expected_refit_time(tuner, trial, data, recipe) == pytest.approx(fit_time * 63 / 15)
-    reserve_refit_time(tuner, data, recipe, ensemble=2)
-    assert tuner.reserved_time() == pytest.approx(1.25 * 2 * fit_time * 63 / 15)
+    assert tuner.reserved_time() == 0.0  # no feature reserves any
+    reserve = RefitReserve(data, recipe, ensemble=2)
+    assert reserve.reserved_time(tuner) == pytest.approx(1.25 * 2 * fit_time * 63 / 15)
 
 
 def test_a_fold_that_cannot_finish_is_not_started(tmp_path):
     """Out of time after the first fold: the trial is scored on that fold alone, not on a
     mean dragged down by folds cut before they trained."""
-    from kerasnas.crossval import another_fold_fits
     from kerasnas.data import prepare_data
     from kerasnas.oracles import RandomSearch
     from kerasnas.spaces import DenseSpace
-    from kerasnas.tuner import NASTuner
+    from kerasnas.tuner.crossval import another_fold_fits
+    from kerasnas.tuner.loop import NASTuner
 
     assert another_fold_fits(None, [100.0]) and another_fold_fits(0.0, [])
     assert another_fold_fits(12.5, [10.0, 8.0]) and not another_fold_fits(12.4, [10.0, 8.0])
@@ -74,9 +75,9 @@ def test_a_fold_that_cannot_finish_is_not_started(tmp_path):
 
         folds_run = 0
 
-        def _run_single(self, *args, **kwargs):
+        def fit_trial(self, *args, **kwargs):
             self.folds_run += 1
-            return super()._run_single(*args, **kwargs)
+            return super().fit_trial(*args, **kwargs)
 
         def time_left(self):
             return None if not self.folds_run else 0.0

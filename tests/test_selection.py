@@ -8,8 +8,8 @@ import keras_tuner
 import numpy as np
 import pytest
 
-from kerasnas.linear_solve import solve_linear_regression
-from kerasnas.selection import (
+from kerasnas.automl.linear_solve import solve_linear_regression
+from kerasnas.automl.selection import (
     ONE_SE_BELOW,
     check_select,
     choose_trial,
@@ -149,7 +149,7 @@ def test_other_models_are_left_untouched():
 
 def test_search_returns_the_rule_s_choice_and_keeps_its_record(tmp_path):
     import kerasnas
-    from kerasnas.result import SearchResult
+    from kerasnas.deploy.result import SearchResult
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(150, 4))

@@ -164,7 +164,7 @@ def test_typing_rules():
 
 def test_cli_types_csv_columns(tmp_path, capsys):
     from kerasnas.cli import main
-    from kerasnas.result import SearchResult
+    from kerasnas.deploy.result import SearchResult
 
     frame, label = people(n=120)
     frame["buys"] = label

@@ -14,7 +14,7 @@ from tensorboard.plugins.hparams import metadata
 from kerasnas.cli import main
 from kerasnas.oracles import RandomSearch
 from kerasnas.spaces import DenseSpace
-from kerasnas.tuner import NASTuner
+from kerasnas.tuner.loop import NASTuner
 
 
 @pytest.fixture(scope="module")

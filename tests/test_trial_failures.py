@@ -8,9 +8,9 @@ whose loss is NaN, one over `max_params`, one that cannot be built; a real
 import keras
 import numpy as np
 
+from kerasnas.deploy.result import SearchResult, TrialRecord
 from kerasnas.oracles import RandomSearch
-from kerasnas.result import SearchResult, TrialRecord
-from kerasnas.tuner import NASTuner
+from kerasnas.tuner.loop import NASTuner
 
 KINDS = ["ok", "nan", "ok2", "big", "nobuild"]
 
@@ -54,9 +54,9 @@ def test_failing_candidates_are_recorded_with_reasons_and_the_search_goes_on(tmp
     assert status == {"ok": "COMPLETED", "ok2": "COMPLETED", "nan": "FAILED", "big": "FAILED",
                       "nobuild": "FAILED"}
 
-    from kerasnas.search_setup import _record
+    from kerasnas.automl.finish import trial_record
 
-    reasons = {k: _record(tuner, t).reason for k, t in trials.items()}
+    reasons = {k: trial_record(tuner, t).reason for k, t in trials.items()}
     assert reasons["nan"].startswith("diverged: loss became nan")
     assert "over the limit of 5,000 (max_params)" in reasons["big"]
     assert reasons["nobuild"].startswith("could not be built for this input")
@@ -93,7 +93,7 @@ def test_cut_and_failed_trials_are_shown_as_such():
     assert "cut by the time budget" in text and "trial(s) 1" in text
     assert "failed: trial 2 (arch2): diverged: loss became nan" in text
 
-    from kerasnas.report import render_report
+    from kerasnas.deploy.report import render_report
 
     html = render_report(result)
     assert "cut by the time budget (partial score)" in html

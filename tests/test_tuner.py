@@ -7,7 +7,7 @@ from sklearn.datasets import load_digits
 
 from kerasnas.oracles import RandomSearch
 from kerasnas.spaces import DenseSpace
-from kerasnas.tuner import NASTuner, TrialCrashedError
+from kerasnas.tuner.loop import NASTuner, TrialCrashedError
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ result = kerasnas.search(x[:1500], y[:1500], seed=0, verbose=0, **budget)
 print("searched:", result)
 
 # 1. Export. A new version folder is added each time (TF Serving serves the highest).
-from kerasnas.export import next_version  # noqa: E402
+from kerasnas.deploy.export import next_version  # noqa: E402
 
 paths = result.export("exports", name="digits", version=next_version("exports", "digits"))
 for fmt, path in paths.items():

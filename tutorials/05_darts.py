@@ -30,7 +30,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 import kerasnas  # noqa: E402
 from kerasnas import darts  # noqa: E402
-from kerasnas.export import export_model  # noqa: E402
+from kerasnas.deploy.export import export_model  # noqa: E402
 from kerasnas.spaces import CellSpace  # noqa: E402
 from kerasnas.viz.alpha import alpha_plot  # noqa: E402
 

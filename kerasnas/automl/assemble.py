@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasnas.automl.checks import check_space_args
 from kerasnas.automl.names import META_FILE as _META_FILE
 from kerasnas.automl.names import STRATEGIES
-from kerasnas.automl.checks import check_space_args
 
 #: Learning rates searched on tables (`space="auto"`): 1e-3 suits the MLPs, 1e-2 the linear
 #: model, which at 1e-3 is far from converged after a trial's few hundred steps (measured on
@@ -129,8 +129,8 @@ def make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_sta
 def space_for_strategy(strategy, space, space_class, task, space_args):
     """`(space, class)` for strategies that search one family when `space="auto"`: Net2Net
     grows chains (`MacroSpace`), DARTS searches cells (`darts.one_liner.AUTO_SPACE`)."""
-    from kerasnas.darts import one_liner
     from kerasnas.automl.checks import check_space
+    from kerasnas.darts import one_liner
 
     if one_liner.is_darts(strategy):
         name = one_liner.space_for(strategy, task)  # raises for tables

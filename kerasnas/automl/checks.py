@@ -145,8 +145,8 @@ def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stop
                       space_args, lr_schedule, min_steps, cv_folds, ensemble,
                       estimation=None) -> CheckedArgs:
     """Checks every argument of `kerasnas.search` that needs no data; raises on the first bad one."""
-    from kerasnas.tuner.recipe import SCHEDULES
     from kerasnas.infra.validation import validate_budget, validate_choice
+    from kerasnas.tuner.recipe import SCHEDULES
 
     max_trials, time_budget, epochs = validate_budget(max_trials, time_budget, epochs)
     _check_int(epochs, "epochs")

@@ -38,9 +38,9 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
     standard error of it (`select`, see `kerasnas.automl.selection`).
     """
     from kerasnas.automl import baseline
-    from kerasnas.tuner import crossval
     from kerasnas.automl.refit import refit_epochs_of, refit_top
     from kerasnas.deploy.result import SearchResult
+    from kerasnas.tuner import crossval
     from kerasnas.tuner.loop import trial_architecture
 
     oracle = tuner.oracle

@@ -147,7 +147,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             best trial trained, early stopping included) or an int.
         learning_rate: Adam learning rate of every model (default 1e-3; on
             tables `space="auto"` searches it per architecture instead, see
-            `search_setup.TABLE_LEARNING_RATES`).
+            `kerasnas.automl.assemble.TABLE_LEARNING_RATES`).
         kind: Override the inferred input kind, `"image"`, `"sequence"` or
             `"tabular"` (default None: inferred; see `kerasnas.data`).
         problem: Override the inferred problem, `"classification"` or
@@ -224,9 +224,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
 
     import keras
 
-    from kerasnas.tuner.recipe import TrainingRecipe
     from kerasnas.automl.refit import RefitReserve
     from kerasnas.tuner.loop import NASTuner
+    from kerasnas.tuner.recipe import TrainingRecipe
 
     if seed is not None:
         keras.utils.set_random_seed(int(seed))

@@ -59,7 +59,7 @@ def check_space(strategy, space, space_class) -> None:
     Args:
         strategy: The checked strategy (a name or an oracle).
         space: The checked space: a name, a class or an instance.
-        space_class: The class `search_checks` resolved (None for `"auto"` and instances).
+        space_class: The class `kerasnas.automl.checks` resolved (None for `"auto"` and instances).
     """
     if not is_darts(strategy) or space == "auto":
         return

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def _raw_dtype(x) -> str:
+def input_dtype(x) -> str:
     """The numpy dtype name exported models accept: the user's own when numeric, else float32."""
-    if _is_dataframe(x):
+    if is_dataframe(x):
         dtype = np.result_type(*x.dtypes) if all(
             isinstance(d, np.dtype) for d in x.dtypes) else np.dtype(object)
     else:
@@ -17,10 +17,10 @@ def _raw_dtype(x) -> str:
     return "float32"
 
 
-def _features(x, name):
+def as_features(x, name):
     """`x` as a float32 array, plus column names for a DataFrame."""
     feature_names = None
-    if _is_dataframe(x):
+    if is_dataframe(x):
         bad = [str(c) for c, dt in x.dtypes.items() if not _numeric_dtype(dt)]
         if bad:
             raise TypeError(f"{name} has non-numeric column(s) {bad}; encode them as numbers "
@@ -58,9 +58,9 @@ def _features(x, name):
     return array, feature_names
 
 
-def _targets(y, name):
+def as_targets(y, name):
     """`y` as a numpy array of numbers, bools or strings (labels not encoded yet)."""
-    if _is_dataframe(y):
+    if is_dataframe(y):
         y = y.iloc[:, 0] if y.shape[1] == 1 else y.to_numpy()
     if _is_series(y):
         import pandas as pd
@@ -117,7 +117,8 @@ def _object_labels(array, name):
                         "type for all labels (e.g. all strings).") from None
 
 
-def _check_lengths(x, y, x_name, y_name):
+def check_lengths(x, y, x_name, y_name):
+    """Raises ValueError unless `x` and `y` hold the same number (at least two) of examples."""
     if len(x) != len(y):
         raise ValueError(f"{x_name} has {len(x)} examples but {y_name} has {len(y)}; they must "
                          "have one target per example.")
@@ -125,7 +126,8 @@ def _check_lengths(x, y, x_name, y_name):
         raise ValueError(f"{x_name} has only {len(x)} example; pass at least two.")
 
 
-def _is_tf_dataset(obj) -> bool:
+def is_tf_dataset(obj) -> bool:
+    """Whether `obj` is a `tf.data.Dataset` (without importing TensorFlow for other objects)."""
     if type(obj).__module__.startswith("tensorflow"):
         import tensorflow as tf
 
@@ -133,7 +135,8 @@ def _is_tf_dataset(obj) -> bool:
     return False
 
 
-def _is_dataframe(obj) -> bool:
+def is_dataframe(obj) -> bool:
+    """Whether `obj` is a pandas DataFrame (duck-typed, without importing pandas)."""
     return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns")
 
 

@@ -78,7 +78,7 @@ def looks_like_signal(x, max_rows: int = 2000) -> bool:
     return bool(np.percentile(lag1, 10) >= 0.2)
 
 
-def _shape_for_kind(x, kind, name):
+def shape_for_kind(x, kind, name):
     """Infers the kind (if None), adds channel axes, checks the rank: `(array, kind, note)`."""
     ndim = x.ndim
     shape = x.shape
@@ -113,10 +113,10 @@ def _shape_for_kind(x, kind, name):
     return x, kind, note
 
 
-def _infer_task(x, y, kind, problem, feature_names):
+def infer_task(x, y, kind, problem, feature_names):
     """Returns `(TaskSpec, encoded y)`."""
     input_shape = tuple(int(d) for d in x.shape[1:])
-    one_hot = y.ndim == 2 and _is_one_hot(y)
+    one_hot = y.ndim == 2 and is_one_hot(y)
     if problem is None:
         if y.dtype.kind in "biuUS" or one_hot:
             problem = "classification"
@@ -170,7 +170,8 @@ def _show(value, classes, ndim):
         value.item() if hasattr(value, "item") else value)
 
 
-def _is_one_hot(y):
+def is_one_hot(y):
+    """Whether the 2-D array `y` holds one-hot rows (0/1, a single 1 each, >= 2 columns)."""
     if y.dtype.kind not in "biuf" or y.shape[1] < 2:
         return False
     return bool(np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerasnas.data.adapters import _targets
-from kerasnas.data.inference import _is_one_hot
+from kerasnas.data.adapters import as_targets
+from kerasnas.data.inference import is_one_hot
 
 
-def _encode_targets(y, task, name):
+def encode_targets(y, task, name):
     """Encodes validation targets with the training task's classes."""
     if task.problem == "regression":
         if y.dtype.kind not in "biuf":
@@ -43,11 +43,11 @@ def encode_labels(y, task, *, name="y"):
     array([1, 0, 1], dtype=int32)
     """
     _need_classification(task)
-    y = _targets(y, name) if not isinstance(y, np.ndarray) or y.dtype.kind in "OS" else y
+    y = as_targets(y, name) if not isinstance(y, np.ndarray) or y.dtype.kind in "OS" else y
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim == 2:
-        if y.shape[1] != task.num_classes or not _is_one_hot(y):
+        if y.shape[1] != task.num_classes or not is_one_hot(y):
             raise ValueError(f"{name} has shape {y.shape}; one-hot rows need exactly "
                              f"{task.num_classes} columns with a single 1 each.")
         return np.argmax(y, axis=1).astype(np.int32)

@@ -128,10 +128,10 @@ def _load_tfds(name, split, data_dir):
     except ValueError as err:
         raise ValueError(f"Cannot read 'tfds:{name}' split {split!r} as (input, label) pairs: "
                          f"{err}") from None
-    return _dataset_to_arrays(dataset, f"tfds:{name}")
+    return dataset_to_arrays(dataset, f"tfds:{name}")
 
 
-def _dataset_to_arrays(dataset, name):
+def dataset_to_arrays(dataset, name):
     """Reads a finite tf.data.Dataset of `(x, y)` pairs into two numpy arrays.
 
     A dataset is taken as batched when both its `x` and `y` have an unknown

@@ -8,19 +8,19 @@ import os
 import numpy as np
 
 from kerasnas.data.adapters import (
-    _check_lengths,
-    _features,
-    _is_dataframe,
-    _is_tf_dataset,
-    _raw_dtype,
-    _targets,
+    as_features,
+    as_targets,
+    check_lengths,
+    input_dtype,
+    is_dataframe,
+    is_tf_dataset,
 )
 from kerasnas.data.columns import as_frame as _as_frame
 from kerasnas.data.columns import needs_columns as _needs_columns
-from kerasnas.data.inference import _infer_task, _shape_for_kind
-from kerasnas.data.labels import _encode_targets
-from kerasnas.data.loaders import _dataset_to_arrays, load_dataset
-from kerasnas.data.splits import _split
+from kerasnas.data.inference import infer_task, shape_for_kind
+from kerasnas.data.labels import encode_targets
+from kerasnas.data.loaders import dataset_to_arrays, load_dataset
+from kerasnas.data.splits import split_indices
 from kerasnas.data.task import KINDS, PROBLEMS, PreparedData
 from kerasnas.infra.validation import validate_choice
 
@@ -88,7 +88,7 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
                              "give validation_data=(x_val, y_val).")
 
     x, y = _resolve_source(_as_frame(x), y)
-    if _is_dataframe(x) and (column_types is not None or _needs_columns(x)):
+    if is_dataframe(x) and (column_types is not None or _needs_columns(x)):
         if kind not in (None, "tabular"):
             raise ValueError(f"kind={kind!r} does not fit a DataFrame with typed columns; "
                              "leave kind out (a table).")
@@ -100,36 +100,36 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
     if column_types is not None:
         raise TypeError("column_types applies to a pandas DataFrame x; x is "
                         f"{type(x).__name__}.")
-    raw_dtype = _raw_dtype(x)
-    x_arr, feature_names = _features(x, "x")
+    raw_dtype = input_dtype(x)
+    x_arr, feature_names = as_features(x, "x")
     raw_shape = tuple(int(d) for d in x_arr.shape[1:])
     if kind is None and feature_names is not None:
         kind = "tabular"  # a DataFrame's columns are named features, never a signal
-    x_arr, kind, note = _shape_for_kind(x_arr, kind, "x")
-    y_arr = _targets(y, "y")
-    _check_lengths(x_arr, y_arr, "x", "y")
-    task, y_enc = _infer_task(x_arr, y_arr, kind, problem, feature_names)
+    x_arr, kind, note = shape_for_kind(x_arr, kind, "x")
+    y_arr = as_targets(y, "y")
+    check_lengths(x_arr, y_arr, "x", "y")
+    task, y_enc = infer_task(x_arr, y_arr, kind, problem, feature_names)
     task = dataclasses.replace(task, raw_shape=raw_shape, raw_dtype=raw_dtype)
 
     if validation_data is None:
-        train_idx, val_idx = _split(y_enc, task, validation_split, seed)
+        train_idx, val_idx = split_indices(y_enc, task, validation_split, seed)
         return PreparedData(x_arr[train_idx], y_enc[train_idx], x_arr[val_idx],
                             y_enc[val_idx], task, note)
 
     x_val, y_val = _validation_source(validation_data)
-    if feature_names is not None and _is_dataframe(x_val):
+    if feature_names is not None and is_dataframe(x_val):
         missing = [c for c in feature_names if c not in x_val.columns]
         if missing:
             raise ValueError(f"validation_data's x lacks the column(s) {missing} that x has.")
         x_val = x_val[list(feature_names)]
-    xv, _ = _features(x_val, "validation x")
-    xv, _, _ = _shape_for_kind(xv, task.kind, "validation x")
+    xv, _ = as_features(x_val, "validation x")
+    xv, _, _ = shape_for_kind(xv, task.kind, "validation x")
     if xv.shape[1:] != tuple(task.input_shape):
         raise ValueError(f"validation x has per-example shape {xv.shape[1:]}, but x has "
                          f"{tuple(task.input_shape)}; pass validation examples shaped like x.")
-    yv = _targets(y_val, "validation y")
-    _check_lengths(xv, yv, "validation x", "validation y")
-    yv_enc = _encode_targets(yv, task, "validation y")
+    yv = as_targets(y_val, "validation y")
+    check_lengths(xv, yv, "validation x", "validation y")
+    yv_enc = encode_targets(yv, task, "validation y")
     return PreparedData(x_arr, y_enc, xv, yv_enc, task, note)
 
 
@@ -140,16 +140,16 @@ def _resolve_source(x, y):
             raise ValueError(f"y must be None when x names a data set ({str(x)!r}): the targets "
                              "come from the data set.")
         return load_dataset(x)
-    if _is_tf_dataset(x):
+    if is_tf_dataset(x):
         if y is not None:
             raise ValueError("y must be None when x is a tf.data.Dataset: the dataset must "
                              "yield (x, y) pairs.")
-        return _dataset_to_arrays(x, "x")
+        return dataset_to_arrays(x, "x")
     if y is None:
         raise ValueError("y is required: pass the targets as y (or a tf.data.Dataset of "
                          "(x, y) pairs, or a data set name, as x).")
     if isinstance(y, str):
-        if not _is_dataframe(x):
+        if not is_dataframe(x):
             raise TypeError(f"y is the string {y!r}; a column name is only accepted when x is "
                             "a pandas DataFrame. Pass the targets as an array.")
         if y not in x.columns:
@@ -160,8 +160,8 @@ def _resolve_source(x, y):
 
 
 def _validation_source(validation_data):
-    if _is_tf_dataset(validation_data):
-        return _dataset_to_arrays(validation_data, "validation_data")
+    if is_tf_dataset(validation_data):
+        return dataset_to_arrays(validation_data, "validation_data")
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         raise TypeError("validation_data must be a tuple (x_val, y_val) or a tf.data.Dataset of "
                         f"(x, y) pairs; got {type(validation_data).__name__}.")

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 
-def _split(y, task, fraction, seed):
+def split_indices(y, task, fraction, seed):
     """Train and validation indices; stratified by class for classification."""
     rng = np.random.default_rng(seed)
     n = len(y)

@@ -135,20 +135,20 @@ def prepare_table(frame, y, *, validation_data=None, validation_split=0.2, seed=
         rows, whose `task.columns` is the schema and whose `encoder` is the
         column encoder (adapted on the training rows only).
     """
-    from kerasnas.data.adapters import _check_lengths, _targets
-    from kerasnas.data.inference import _infer_task
-    from kerasnas.data.labels import _encode_targets
-    from kerasnas.data.splits import _split
+    from kerasnas.data.adapters import as_targets, check_lengths
+    from kerasnas.data.inference import infer_task
+    from kerasnas.data.labels import encode_targets
+    from kerasnas.data.splits import split_indices
     from kerasnas.data.task import PreparedData
 
     columns = infer_columns(frame, column_types)
     inputs = column_inputs(frame, columns)
-    y_arr = _targets(y, "y")
-    _check_lengths(np.empty(len(frame)), y_arr, "x", "y")
+    y_arr = as_targets(y, "y")
+    check_lengths(np.empty(len(frame)), y_arr, "x", "y")
     used = tuple(c.name for c in columns if c.type != "drop")
-    task, y_enc = _infer_task(np.empty((len(frame), 1)), y_arr, "tabular", problem, used)
+    task, y_enc = infer_task(np.empty((len(frame), 1)), y_arr, "tabular", problem, used)
     if validation_data is None:
-        train_idx, val_idx = _split(y_enc, task, validation_split, seed)
+        train_idx, val_idx = split_indices(y_enc, task, validation_split, seed)
         val_inputs = {k: v[val_idx] for k, v in inputs.items()}
         y_val = y_enc[val_idx]
         inputs, y_train = {k: v[train_idx] for k, v in inputs.items()}, y_enc[train_idx]
@@ -157,9 +157,9 @@ def prepare_table(frame, y, *, validation_data=None, validation_split=0.2, seed=
             raise TypeError("validation_data must be a tuple (x_val, y_val) with x_val a "
                             "DataFrame of the same columns as x.")
         val_inputs = column_inputs(validation_data[0], columns)
-        yv = _targets(validation_data[1], "validation y")
-        _check_lengths(np.empty(len(validation_data[0])), yv, "validation x", "validation y")
-        y_val, y_train = _encode_targets(yv, task, "validation y"), y_enc
+        yv = as_targets(validation_data[1], "validation y")
+        check_lengths(np.empty(len(validation_data[0])), yv, "validation x", "validation y")
+        y_val, y_train = encode_targets(yv, task, "validation y"), y_enc
     encoder, _ = build_encoder(columns, inputs)
     x_train, x_val = encode(encoder, inputs), encode(encoder, val_inputs)
     task = dataclasses.replace(task, input_shape=(int(x_train.shape[1]),), columns=columns)

@@ -58,8 +58,6 @@ def build_ensemble(models, name="kerasnas_ensemble"):
     """
     import keras
 
-    from kerasnas.deploy.export import is_classifier
-
     models = _check_members(models, keras)
     if len(models) == 1:
         return models[0]
@@ -101,6 +99,24 @@ def ensemble_members(model):
         return None
     members = [layer for layer in layers[:-1] if getattr(layer, "layers", None)]
     return members or None
+
+
+def is_classifier(model) -> bool:
+    """True if the model's output layer applies a softmax.
+
+    Looks inside a wrapped model; an ensemble made by `build_ensemble` is a
+    classifier when its members are. `kerasnas.deploy.export` uses it to
+    choose the SavedModel's outputs (`probabilities` and `label`, or
+    `predictions`).
+    """
+    members = ensemble_members(model)
+    if members:
+        return all(is_classifier(member) for member in members)
+    last = model.layers[-1]
+    if hasattr(last, "layers") and last.layers:
+        return is_classifier(last)
+    activation = getattr(last, "activation", None)
+    return getattr(activation, "__name__", "") == "softmax"
 
 
 def _unshared(models, keras):
@@ -158,4 +174,4 @@ def _kind(classifier):
     return "classifier" if classifier else "regressor"
 
 
-__all__ = ["build_ensemble", "ensemble_members"]
+__all__ = ["build_ensemble", "ensemble_members", "is_classifier"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kerasnas.deploy.ensemble import is_classifier  # also importable from here
 from kerasnas.infra.atomic import replacing, write_bytes
 
 FORMATS = ("keras", "savedmodel", "tflite")
@@ -128,21 +129,6 @@ def export_keras(model, path) -> str:
     with replacing(path) as tmp:  # a kill leaves the old file or the new one, never half of one
         model.save(tmp)
     return str(path)
-
-
-def is_classifier(model) -> bool:
-    """True if the model's output layer applies a softmax (looking inside a wrapped model;
-    an ensemble of `kerasnas.deploy.ensemble` is a classifier when its members are)."""
-    from kerasnas.deploy.ensemble import ensemble_members
-
-    members = ensemble_members(model)
-    if members:
-        return all(is_classifier(member) for member in members)
-    last = model.layers[-1]
-    if hasattr(last, "layers") and last.layers:
-        return is_classifier(last)
-    activation = getattr(last, "activation", None)
-    return getattr(activation, "__name__", "") == "softmax"
 
 
 def deployment_model(model, input_shape=None, input_dtype=None, *, input_name="inputs"):

@@ -24,6 +24,7 @@ import html
 import math
 from pathlib import Path
 
+from kerasnas.infra.numbers import is_finite_number
 from kerasnas.viz.draw import draw_architecture
 from kerasnas.viz.plots import cost_plot, learning_curves_plot, trajectory_plot
 
@@ -53,7 +54,7 @@ def write_report(result, path) -> str:
 def render_report(result) -> str:
     """The report of `result` as an HTML string."""
     name = result.objective["name"]
-    finished = [r for r in result.history if r.status == "COMPLETED" and _finite(r.score)]
+    finished = [r for r in result.history if r.status == "COMPLETED" and is_finite_number(r.score)]
     best = result.best_trials(1)
     cut = sum(1 for r in finished if r.metrics.get("budget_cut"))
     failed = len(result.history) - len(finished)
@@ -99,7 +100,7 @@ def render_report(result) -> str:
         + _figure(learning_curves_plot(result).svg,
                   f"Learning curves: {name} after each epoch of the top trials.")
     )
-    if any(_finite(r.metrics.get("latency_ms")) for r in finished):
+    if any(is_finite_number(r.metrics.get("latency_ms")) for r in finished):
         plots += _figure(cost_plot(result, "latency_ms").svg,
                          f"{name} against TFLite latency (ms); the dashed line is the Pareto "
                          "front.")
@@ -208,12 +209,8 @@ def _padded(low, high):
     return low - pad, high + pad
 
 
-def _finite(value):
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def _fmt(value, digits=4):
-    if not _finite(value):
+    if not is_finite_number(value):
         return "" if value is None else str(value)
     if digits == 0:
         return f"{value:,.0f}"

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from kerasnas.infra.numbers import is_finite_number
+
 #: Metrics every trial records besides the model's own (see `kerasnas.tuner.loop`).
 COST_KEYS = ("params", "flops", "fit_time", "epochs", "best_epoch", "budget_cut")
 
@@ -129,7 +131,7 @@ class SearchResult:
         sign = 1.0 if self.objective.get("direction", "max") == "max" else -1.0
 
         def key(record):  # finished trials by score, then those cut by the budget, then failed
-            finished = record.status == "COMPLETED" and _finite(record.score)
+            finished = record.status == "COMPLETED" and is_finite_number(record.score)
             if finished:
                 return (int(record.cut), -sign * record.score, record.trial_id)
             return (2, 0.0, record.trial_id)
@@ -141,7 +143,7 @@ class SearchResult:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive int, got {k!r}.")
         return [r for r in self.leaderboard
-                if r.status == "COMPLETED" and _finite(r.score)][:k]
+                if r.status == "COMPLETED" and is_finite_number(r.score)][:k]
 
     def pareto_front(self, cost: str = "latency_ms") -> list[TrialRecord]:
         """Finished trials on the Pareto front of the objective vs `cost`, cheapest first.
@@ -159,7 +161,7 @@ class SearchResult:
         name = self.objective["name"]
         lines = [f"{'rank':>4}  {'trial':>5}  {name:>14}  {'params':>9}  {'fit s':>6}  architecture"]
         for rank, r in enumerate(self.best_trials(k), start=1):
-            params = r.params if _finite(r.params) else float("nan")
+            params = r.params if is_finite_number(r.params) else float("nan")
             lines.append(f"{rank:>4}  {r.trial_id:>5}  {r.score:>14.4f}  {params:>9.0f}  "
                          f"{r.fit_time or 0:>6.1f}  {r.architecture}")
         cut = [r.trial_id for r in self.history if r.cut]
@@ -401,10 +403,6 @@ def _darts_record(directory):
     from kerasnas.darts.oracle import read_record
 
     return read_record(directory)
-
-
-def _finite(value) -> bool:
-    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _jsonable(value: Any):

@@ -291,7 +291,8 @@ PROXIES = {
 NEEDS_LABELS = ("grad_norm", "snip")
 
 
-def _check_names(proxies, y):
+def check_proxy_names(proxies, y):
+    """`proxies` as a tuple; raises ValueError for unknown names or label proxies without `y`."""
     names = tuple(proxies)
     unknown = [p for p in names if p not in PROXIES]
     if unknown:
@@ -306,7 +307,7 @@ def score_model(model, x, y=None, proxies=None, *, training=False) -> dict[str, 
     """`{proxy name: score}` for one model and one batch (default: every proxy y allows)."""
     if proxies is None:
         proxies = [p for p in PROXIES if y is not None or p not in NEEDS_LABELS]
-    names = _check_names(proxies, y)
+    names = check_proxy_names(proxies, y)
     return {name: PROXIES[name](model, x, y, training=training) for name in names}
 
 
@@ -327,7 +328,7 @@ def score_architecture(space, arch, x, y=None, proxies=None, *, seed=0,
     >>> score_architecture(space, arch, x[:64], y[:64], ["naswot", "snip"], seed=1)  # doctest: +SKIP
     {'naswot': 812.4, 'snip': 3.1}
     """
-    names = _check_names(proxies if proxies is not None else
+    names = check_proxy_names(proxies if proxies is not None else
                          [p for p in PROXIES if y is not None or p not in NEEDS_LABELS], y)
     keras.utils.set_random_seed(int(seed))
     model = space.build_architecture(space.architecture(arch))

@@ -20,10 +20,10 @@
 Why each default is off: see the "Cheaper performance estimation" section of
 benchmarks/README.md, which measures what each preserves of the ranking.
 
-Every check runs in `check_estimation`, called by `search_checks.check_search_args`
+Every check runs in `check_estimation`, called by `kerasnas.automl.checks.check_search_args`
 before any data is touched; `apply_estimation` (strategy side), `tuner_arguments`
 (tuner side) and `finish_estimation` (restore full size, build the record kept in
-`SearchResult.estimation`) are the three hooks `kerasnas.search` calls.
+`SearchResult.estimation`) are the three functions `kerasnas.search` calls.
 
 With a plain Keras Tuner tuner, the same pieces are used directly:
 

@@ -65,7 +65,7 @@ def zero_cost_features(space, x=None, y=None, names=DEFAULT_FEATURES, *, seed=0)
         A callable `f(archs) -> np.ndarray`; each architecture is built and
         scored once (results are cached by its string).
     """
-    from kerasnas.estimation.proxies import PROXIES, _check_names
+    from kerasnas.estimation.proxies import PROXIES, check_proxy_names
 
     names = tuple(names)
     if not names:
@@ -76,7 +76,7 @@ def zero_cost_features(space, x=None, y=None, names=DEFAULT_FEATURES, *, seed=0)
     if x is None and any(n not in ("params", "flops") for n in names):
         raise ValueError(f"Proxies {[n for n in names if n not in ('params', 'flops')]} need "
                          "a minibatch: pass x (and y for grad_norm / snip).")
-    _check_names(names, y)
+    check_proxy_names(names, y)
     cache: dict[str, np.ndarray] = {}
 
     def features(archs):

@@ -14,14 +14,10 @@ Example:
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from kerasnas.hardware.objectives import pareto_front
-
-
-def _finite(value):
-    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
+from kerasnas.infra.numbers import is_finite_number
 
 
 def pareto_records(records, cost="latency_ms", direction="max") -> list:
@@ -36,8 +32,8 @@ def pareto_records(records, cost="latency_ms", direction="max") -> list:
         The non-dominated records, sorted by increasing cost (so the last one
         has the best score). Empty if no finished record has `cost`.
     """
-    finished = [r for r in records if r.status == "COMPLETED" and _finite(r.score)
-                and _finite(r.metrics.get(cost))]
+    finished = [r for r in records if r.status == "COMPLETED" and is_finite_number(r.score)
+                and is_finite_number(r.metrics.get(cost))]
     if not finished:
         return []
     points = [(r.score, r.metrics[cost]) for r in finished]
@@ -49,8 +45,8 @@ def front_plot(records, name, cost="latency_ms", direction="max") -> str:
     """An SVG scatter of every finished trial's (cost, score) with the front as a line."""
     from kerasnas.deploy.report import svg_plot
 
-    finished = [r for r in records if r.status == "COMPLETED" and _finite(r.score)
-                and _finite(r.metrics.get(cost))]
+    finished = [r for r in records if r.status == "COMPLETED" and is_finite_number(r.score)
+                and is_finite_number(r.metrics.get(cost))]
     points = [(r.metrics[cost], r.score) for r in finished]
     line = [(r.metrics[cost], r.score) for r in pareto_records(records, cost, direction)]
     return svg_plot(points, line=line, xlabel=cost, ylabel=name)

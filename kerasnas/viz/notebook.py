@@ -14,8 +14,8 @@ Example:
 from __future__ import annotations
 
 import html
-import math
 
+from kerasnas.infra.numbers import is_finite_number
 from kerasnas.viz.draw import draw_architecture
 from kerasnas.viz.plots import cost_plot, trajectory_plot
 
@@ -35,7 +35,7 @@ def result_html(result, top: int = TOP_ROWS) -> str:
     """The HTML a notebook shows for `result` (a `SearchResult`)."""
     name = result.objective["name"]
     history = result.history
-    finished = [r for r in history if r.status == "COMPLETED" and _finite(r.score)]
+    finished = [r for r in history if r.status == "COMPLETED" and is_finite_number(r.score)]
     best = result.best_trials(1)
     facts = [f"<b>kerasnas search</b>: {len(history)} trials ({len(finished)} finished)"]
     if best:
@@ -58,8 +58,8 @@ def result_html(result, top: int = TOP_ROWS) -> str:
     for rank, r in enumerate(result.best_trials(top), start=1):
         arch = r.architecture if len(r.architecture) <= ARCH_CHARS \
             else r.architecture[:ARCH_CHARS - 3] + "..."
-        params = f"{r.params:,.0f}" if _finite(r.params) else ""
-        fit = f"{r.fit_time:.1f}" if _finite(r.fit_time) else ""
+        params = f"{r.params:,.0f}" if is_finite_number(r.params) else ""
+        fit = f"{r.fit_time:.1f}" if is_finite_number(r.fit_time) else ""
         rows.append(f"<tr><td>{rank}</td><td>{html.escape(r.trial_id)}</td>"
                     f"<td>{r.score:.4f}</td><td>{params}</td><td>{fit}</td>"
                     f"<td class='arch' title='{html.escape(r.architecture)}'>"
@@ -68,7 +68,3 @@ def result_html(result, top: int = TOP_ROWS) -> str:
               "<p style='color:#777'>result.report('report.html') writes every trial and "
               "plot to one HTML file.</p></div>"]
     return "".join(parts)
-
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 
+from kerasnas.infra.numbers import is_finite_number
 from kerasnas.viz.svg import Drawing, Svg, esc, text_width
 
 #: Margin added above and below the finished trials' score range, as a share of that range.
@@ -88,7 +89,7 @@ def cost_plot(result, cost: str = "params") -> Drawing:
                          f"recorded ({recorded}); got {cost!r}.")
     name, maximize = _objective(result)
     label = COST_LABELS.get(cost, cost)
-    trials = [t for t in _classify(result) if _finite(t.record.metrics.get(cost))
+    trials = [t for t in _classify(result) if is_finite_number(t.record.metrics.get(cost))
               and t.record.metrics[cost] > 0]
     if not trials:
         return _empty(f"score_vs_{cost}", f"no trial recorded {label}")
@@ -126,18 +127,18 @@ def learning_curves_plot(result, k: int = TOP_CURVES) -> Drawing:
     top = sorted(top, key=lambda t: t.rank)[:k]
     curves = [(t, [v for v in (getattr(t.record, "curves", None) or {}).get(name, [])])
               for t in top]
-    curves = [(t, c) for t, c in curves if any(_finite(v) for v in c)]
+    curves = [(t, c) for t, c in curves if any(is_finite_number(v) for v in c)]
     if not curves:
         return _empty("learning_curves", f"no per-epoch {name} recorded for these trials")
     epochs = max(len(c) for _, c in curves)
-    values = [v for _, c in curves for v in c if _finite(v)]
+    values = [v for _, c in curves for v in c if is_finite_number(v)]
     scale = _ScoreScale([], values=values)
     frame = _Frame("learning_curves", (0.5, epochs + 0.5), scale, xlabel="epoch",
                    ylabel=name, int_x=True)
     legend = []
     for i, (t, curve) in enumerate(curves):
         color = CURVE_COLORS[i % len(CURVE_COLORS)]
-        points = [(e, v) for e, v in enumerate(curve, start=1) if _finite(v)]
+        points = [(e, v) for e, v in enumerate(curve, start=1) if is_finite_number(v)]
         frame.polyline(points, color=color, cls="curve", trial=t.record.trial_id,
                        tooltip=f"trial {t.record.trial_id}: best {name} {t.score:.4f}")
         legend.append(("line", color, f"trial {t.record.trial_id}"))
@@ -158,7 +159,7 @@ def _classify(result) -> list[_Trial]:
     ranks = {r.trial_id: i for i, r in enumerate(result.leaderboard)}
     trials = []
     for n, r in enumerate(result.history, start=1):
-        scored = r.status == "COMPLETED" and _finite(r.score)
+        scored = r.status == "COMPLETED" and is_finite_number(r.score)
         if scored and not r.metrics.get("budget_cut"):
             kind = _FINISHED
         elif scored:
@@ -404,8 +405,3 @@ def _human(n):
         if n >= size:
             return f"{n / size:.3g}{unit}"
     return f"{n:.3g}"
-
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
-        value)
