@@ -10,13 +10,28 @@ from keras_tuner.src.engine.objective import MultiObjective, create_objective
 from keras_tuner.src.engine.tuner_utils import convert_hyperparams_to_hparams
 
 __all__ = ["MultiObjective", "atomic_keras_tuner", "checkpoint_path", "configure_tensorboard_dir",
-           "convert_hyperparams_to_hparams", "create_objective", "deepcopy_callbacks", "try_build",
-           "tuner_utils"]
+           "convert_hyperparams_to_hparams", "count_run", "create_objective", "deepcopy_callbacks",
+           "record_end", "retry_queue", "try_build", "tuner_utils"]
 
 
 def checkpoint_path(tuner, trial_id) -> str:
     """Where a Keras Tuner `Tuner` saves trial `trial_id`'s best-epoch weights."""
     return tuner._get_checkpoint_fname(str(trial_id))
+
+
+def retry_queue(oracle) -> list:
+    """The oracle's queue of trial ids to run again (Keras Tuner's own list, changed in place)."""
+    return oracle._retry_queue
+
+
+def count_run(oracle, trial_id) -> None:
+    """Counts one more run of `trial_id` in the oracle's retry bookkeeping."""
+    oracle._run_times[trial_id] += 1
+
+
+def record_end(oracle, trial) -> None:
+    """Keras Tuner's bookkeeping of a trial's end (best trials, consecutive failures)."""
+    oracle._record_end(trial)
 
 
 def try_build(tuner, hp):

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 
+from kerasnas.infra import kt_internals
+
 _ENDED = ("COMPLETED", "FAILED")
 
 
@@ -57,15 +59,15 @@ def finish_recorded_ends(oracle) -> list[str]:
     for trial_id in [t for t in oracle.trials if t not in started]:
         del oracle.trials[trial_id]  # created, but the kill came before oracle.json knew it
         changed.append(trial_id)
-    for trial_id in list(oracle._retry_queue):
+    for trial_id in list(kt_internals.retry_queue(oracle)):
         trial = oracle.trials.get(trial_id)
         if trial is None or trial.status not in _ENDED:
             continue  # really interrupted (or INVALID awaiting its retry): it runs again
-        oracle._retry_queue.remove(trial_id)
+        kt_internals.retry_queue(oracle).remove(trial_id)
         if trial_id not in oracle.end_order:
             oracle.end_order.append(trial_id)
-        oracle._run_times[trial_id] += 1
-        oracle._record_end(trial)
+        kt_internals.count_run(oracle, trial_id)
+        kt_internals.record_end(oracle, trial)
         changed.append(trial_id)
     if changed:
         oracle.save()

@@ -31,6 +31,8 @@ import math
 import os
 import time
 
+from kerasnas.infra import kt_internals
+
 #: Seconds of silence after which a worker counts as lost, in distributed mode. Workers
 #: speak when they ask for a trial and after every epoch (Keras Tuner reports each epoch's
 #: metrics to the chief), so this must exceed the longest epoch plus a model's build time:
@@ -104,8 +106,8 @@ def reap_lost_workers(oracle, timeout) -> list[str]:
         oracle.tuner_ids.discard(tuner_id)
         _waiting(oracle).discard(tuner_id)
         seen.pop(tuner_id, None)
-        if trial is not None and trial.trial_id not in oracle._retry_queue:
-            oracle._retry_queue.append(trial.trial_id)
+        if trial is not None and trial.trial_id not in kt_internals.retry_queue(oracle):
+            kt_internals.retry_queue(oracle).append(trial.trial_id)
             moved.append(trial.trial_id)
     return moved
 
@@ -128,7 +130,7 @@ def create_trial(oracle, create, tuner_id, timeout):
     waiting = _waiting(oracle)
     waiting.discard(tuner_id)
     full = oracle.max_trials and len(oracle.trials) >= oracle.max_trials
-    if full and not oracle._retry_queue and tuner_id not in oracle.ongoing_trials:
+    if full and not kt_internals.retry_queue(oracle) and tuner_id not in oracle.ongoing_trials:
         # Keras Tuner would tell this worker to stop. It waits instead while another worker
         # runs a trial (which may yet need a new home) or is registered without a trial and
         # has not been heard from since (it may be lost between trials: it must time out
@@ -153,8 +155,8 @@ def is_stale_end(oracle, trial) -> bool:
     running = any(t.trial_id == trial_id for t in oracle.ongoing_trials.values())
     if running:
         return False
-    if trial_id in oracle._retry_queue and trial.status == "COMPLETED":
-        oracle._retry_queue.remove(trial_id)
+    if trial_id in kt_internals.retry_queue(oracle) and trial.status == "COMPLETED":
+        kt_internals.retry_queue(oracle).remove(trial_id)
         return False
     stored = oracle.trials.get(trial_id)
     return stored is not None and trial_id in oracle.end_order and \
