@@ -28,6 +28,31 @@ def test_reductions_follow_the_input_size(shape, reductions):
                 if getattr(layer, "strides", (1,))[0] == 2]
 
 
+def test_the_reduction_rule_lives_in_the_keras_free_encoding():
+    import math
+
+    for side in range(1, 3000):
+        for shape, floor in (((side, 3), 32), ((side, side + 5, 1), 8)):
+            # The rule as first written: halve while the side stays >= the floor.
+            expected = max(0, math.floor(math.log2(side / floor))) if side >= floor else 0
+            assert ResidualEncoding.num_reductions(shape) == expected, shape
+            low, high = ResidualEncoding.sizes_for_reductions(expected, len(shape) - 1)
+            assert low <= side <= high
+    enc = ResidualEncoding()
+    arch = enc.from_string("4x16 k3 dilation=exponential downsample=by_size dropout=0.0")
+    plan = enc.plan(arch, (1000, 1))
+    assert (plan.reductions, plan.strided, plan.widths, plan.dilations, plan.stem_pool) == \
+        (4, (0, 1, 2, 3), (32, 64, 64, 64), (1, 2, 4, 8), 1)
+    assert enc.plan(arch, (28, 28, 1)).strided == (2,)
+    assert enc.plan(arch, (512, 512, 1)).stem_pool == 4  # 6 reductions, 4 blocks
+    flat = enc.from_string("4x16 k3 dilation=none downsample=none dropout=0.0")
+    assert enc.plan(flat, (1000, 1)) == enc.plan(flat, reductions=0)
+    assert enc.plan(flat, (1000, 1)).strided == () and enc.plan(flat, (1000, 1)).reductions == 0
+    for bad in ((64,), (8, 8, 8, 1), (0, 3), ("a", 3), None):
+        with pytest.raises(ValueError, match="input_shape|plan needs"):
+            enc.plan(arch, bad)
+
+
 def test_tcn_hand_design_has_the_1_2_4_8_dilation_cycle():
     space = ResidualSpace((40, 1), 10)
     tcn = space.hand_designs()[0]

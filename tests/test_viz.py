@@ -236,6 +236,78 @@ def test_residual_drawing_is_true_to_the_model_residual_space_builds(shape, text
         assert cells[3] == f"all; stem max-pools by 2^(r-{n})"
 
 
+@pytest.mark.parametrize("shape", [(40, 1), (100, 6), (300, 2), (1000, 1), (8, 8, 1),
+                                   (28, 28, 1), (32, 32, 3), (64, 48, 1), (256, 256, 3)])
+@pytest.mark.parametrize("text", ["4x8 k5 dilation=exponential downsample=by_size dropout=0.0",
+                                  "2x8 k3 dilation=none downsample=by_size dropout=0.3",
+                                  "4x8 k5 dilation=exponential downsample=none dropout=0.0"])
+def test_residual_drawing_for_an_input_shape_marks_the_blocks_the_model_strides(shape, text):
+    from kerasnas.spaces import ResidualSpace
+
+    space = ResidualSpace(shape, 3, blocks=(2, 4), widths=(8,), kernels=(3, 5))
+    arch = space.encoding.from_string(text)
+    built, pool = built_blocks(space, arch)
+    root = parse(draw_architecture(arch, shape))
+    assert groups(root, "reduction") == []  # the exact plan, not the table of every input
+    assert root.get("data-input-shape") == "x".join(map(str, shape))
+    nodes = block_nodes(root)
+    assert [(g.get("data-stride"), g.get("data-width"), g.get("data-dilation"))
+            for g in nodes] == [(str(s), str(w), str(d)) for s, w, d, _ in built]
+    assert [("stride 2" in texts(g)) for g in nodes] == [b[0] == 2 for b in built]
+    assert [texts(g)[-1] for g in nodes] == [f"{b[1]} ch" for b in built]
+    assert [g.get("data-shortcut") == "1x1 conv" for g in groups(root, "skip")] == \
+        [b[3] for b in built]
+    stem = [g for g in groups(root, "node") if g.get("data-key") == "stem"][0]
+    assert stem.get("data-pool") == str(pool)
+    assert (f"max-pool {pool}" in texts(stem)) == (pool > 1)
+    assert int(root.get("data-reductions")) == (
+        sum(b[0] == 2 for b in built) + int(math.log2(pool)))
+
+
+def test_draw_architecture_passes_the_input_shape_only_to_drawers_that_take_it():
+    seen = []
+
+    class _PlainEncoding(Encoding):
+        name = "viz_test_plain"
+
+        def __init__(self):
+            super().__init__([Decision("depth", (1, 2))])
+
+    class _ShapedEncoding(Encoding):
+        name = "viz_test_shaped"
+
+        def __init__(self):
+            super().__init__([Decision("depth", (1, 2))])
+
+    from kerasnas.viz.draw import register_drawer
+    from kerasnas.viz.svg import Svg
+
+    @register_drawer(_PlainEncoding)
+    def draw_plain(arch):  # a drawer written before input shapes: arch alone
+        seen.append(("plain",))
+        return Svg(10, 10, kind="plain").drawing()
+
+    @register_drawer(_ShapedEncoding)
+    def draw_shaped(arch, input_shape=None):
+        seen.append(("shaped", input_shape))
+        return Svg(10, 10, kind="shaped").drawing()
+
+    plain = _PlainEncoding().architecture({"depth": 2})
+    shaped = _ShapedEncoding().architecture({"depth": 1})
+    assert parse(draw_architecture(plain, (28, 28, 1))).get("data-kind") == "plain"
+    assert parse(draw_architecture(plain)).get("data-kind") == "plain"
+    assert parse(draw_architecture(shaped, [28, 28, 1])).get("data-kind") == "shaped"
+    assert parse(draw_architecture(shaped)).get("data-kind") == "shaped"
+    assert seen == [("plain",), ("plain",), ("shaped", (28, 28, 1)), ("shaped", None)]
+    # The built-in drawers of the other spaces ignore it.
+    cell = CellEncoding(num_blocks=2).sample(np.random.default_rng(0))
+    assert str(draw_architecture(cell, (32, 32, 3))) == str(draw_architecture(cell))
+    residual = ResidualEncoding().from_string("4x16 k3 dilation=none downsample=by_size "
+                                              "dropout=0.0")
+    with pytest.raises(ValueError, match="input_shape"):
+        draw_architecture(residual, (64,))  # a residual stack takes no tabular input
+
+
 @register_encoding
 class _TinyEncoding(Encoding):
     name = "viz_test_tiny"
@@ -287,6 +359,47 @@ def made_up_result(cut_score=0.10):
     return SearchResult(model=None, architecture=enc.from_string(best.architecture), task=None,
                         objective={"name": "val_accuracy", "direction": "max"},
                         history=history, stopped_by="time_budget", search_time=12.0)
+
+
+def residual_result(input_shape=(32, 32, 3)):
+    """A made-up image search whose best architecture is a residual stack."""
+    from kerasnas.data import TaskSpec
+
+    enc = ResidualEncoding()
+    texts_ = ["4x16 k3 dilation=none downsample=by_size dropout=0.0",
+              "2x32 k5 dilation=exponential downsample=by_size dropout=0.1",
+              "6x16 k3 dilation=none downsample=none dropout=0.3"]
+    history = [TrialRecord(f"{i:02d}", text, "COMPLETED", 0.9 + 0.01 * (i == 0),
+                           {"val_accuracy": 0.9 + 0.01 * (i == 0), "params": 1e4 * (i + 1),
+                            "flops": 1e6 * (i + 1), "epochs": 2.0},
+                           {"val_accuracy": [0.8, 0.9 + 0.01 * (i == 0)]})
+               for i, text in enumerate(texts_)]
+    task = TaskSpec(kind="image", problem="classification", input_shape=input_shape,
+                    num_classes=10, classes=tuple(range(10)))
+    return SearchResult(model=None, architecture=enc.from_string(texts_[0]), task=task,
+                        objective={"name": "val_accuracy", "direction": "max"},
+                        history=history, search_time=5.0)
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 3), (16, 16, 1), (512, 512, 3)])
+def test_report_and_notebook_draw_a_residual_best_with_the_task_s_reductions(shape, tmp_path):
+    from kerasnas.spaces import ResidualSpace
+
+    result = residual_result(shape)
+    space = ResidualSpace(shape, 10, blocks=(4,), widths=(16,), kernels=(3,))
+    built, pool = built_blocks(space, space.encoding.from_string(str(result.architecture)))
+    strided = [str(b[0]) for b in built]
+    page = open(result.report(tmp_path / "report.html"), encoding="utf-8").read()
+    notebook = result_html(result)
+    for html in (page, notebook, str(result.plot_architecture())):
+        drawing = parse(html[html.index("<svg"):html.index("</svg>") + 6])  # the first picture
+        assert drawing.get("data-kind") == "residual"  # its drawer, not the list of decisions
+        assert groups(drawing, "reduction") == []  # the task's input shape reached the drawer
+        assert drawing.get("data-input-shape") == "x".join(map(str, shape))
+        assert [g.get("data-stride") for g in block_nodes(drawing)] == strided
+        assert [g.get("data-width") for g in block_nodes(drawing)] == [str(b[1]) for b in built]
+        stem = [g for g in groups(drawing, "node") if g.get("data-key") == "stem"][0]
+        assert stem.get("data-pool") == str(pool)
 
 
 def finished_range(result):
@@ -498,6 +611,9 @@ def test_drawing_and_plotting_import_no_tensorflow():
     code = ("import sys, numpy as np, kerasnas\n"
             "from kerasnas.spaces.encodings import CellEncoding\n"
             "kerasnas.viz.draw_architecture(CellEncoding().sample(np.random.default_rng(0)))\n"
+            "from kerasnas.spaces.encodings import ResidualEncoding\n"
+            "kerasnas.viz.draw_architecture(ResidualEncoding().sample(np.random.default_rng(0)), "
+            "(32, 32, 3))\n"
             "import kerasnas.viz.plots, kerasnas.viz.notebook, kerasnas.viz.live, kerasnas.deploy.report\n"
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -3,7 +3,8 @@
 Every picture is inline SVG from `kerasnas.viz` (one file, no plotting library,
 nothing fetched when it opens):
 
-* the best architecture drawn (`kerasnas.viz.draw`);
+* the best architecture drawn for the task's input shape
+  (`SearchResult.plot_architecture`, `kerasnas.viz.draw`);
 * the search trajectory: each trial's score in run order, with the best so far;
 * score against parameters and against FLOPs, with the Pareto front;
 * the learning curves of the top trials.
@@ -25,7 +26,6 @@ import math
 from pathlib import Path
 
 from kerasnas.infra.numbers import is_finite_number
-from kerasnas.viz.draw import draw_architecture
 from kerasnas.viz.plots import cost_plot, learning_curves_plot, trajectory_plot
 
 _CSS = """
@@ -113,7 +113,7 @@ def render_report(result) -> str:
     drawing = ""
     if result.architecture is not None:
         drawing = ("<h2>Best architecture</h2><div class='drawing'>"
-                   + draw_architecture(result.architecture).svg + "</div>")
+                   + result.plot_architecture().svg + "</div>")
 
     rows = []
     best_id = best[0].trial_id if best else None

@@ -311,10 +311,16 @@ class SearchResult:
                    selection=data.get("selection"))
 
     def plot_architecture(self):
-        """The best architecture drawn as SVG (a `kerasnas.viz.Drawing`; `.save("a.svg")`)."""
+        """The best architecture drawn as SVG (a `kerasnas.viz.Drawing`; `.save("a.svg")`).
+
+        Drawn for the task's input shape, the one the refit model takes (a down-scaled
+        proxy search may have trained at another resolution), so a residual stack shows
+        exactly which blocks stride. The report and the notebook view show this drawing.
+        """
         from kerasnas.viz.draw import draw_architecture
 
-        return draw_architecture(self.architecture)
+        return draw_architecture(self.architecture,
+                                 None if self.task is None else self.task.input_shape)
 
     def _repr_html_(self):
         """Notebook display: summary, the drawn architecture, two plots, the top trials."""

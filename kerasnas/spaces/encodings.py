@@ -7,6 +7,7 @@ it into a Keras model. Oracles only ever see these classes.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Mapping
 
 from kerasnas.spaces.architecture import Architecture, Decision, Encoding, register_encoding
@@ -394,9 +395,24 @@ class ResidualEncoding(Encoding):
     first stage; doubled at each reduction, at most 4x), `kernel`,
     `dilation` (`"none"`, or `"exponential"`: block `i` dilates by
     `2 ** (i % 4)`, the 1-2-4-8 cycle of TCNs and WaveNet), `downsample`
-    (`"by_size"`: stride-2 reductions placed by the input's size, see
-    `ResidualSpace`; `"none"`: full resolution throughout) and `dropout`
-    (before the head).
+    (`"by_size"`: stride-2 reductions placed by the input's size; `"none"`:
+    full resolution throughout) and `dropout` (before the head).
+
+    Where the stack reduces is this class's rule, Keras-free so that drawings
+    can show it; `ResidualSpace` builds what `plan(arch, input_shape)` says:
+
+    * `num_reductions(input_shape)`: an image is halved while its smaller side
+      stays at least `IMAGE_MIN_SIDE` = 8 after halving (8x8: none, 28x28:
+      one, 32x32: two), a sequence while its length stays at least
+      `SEQUENCE_MIN_LENGTH` = 32 (40: none, so short signals are never
+      downsampled early; 1,000: four);
+    * the stride-2 blocks are spread evenly over the stack; reductions beyond
+      the number of blocks become a max-pool in the stem;
+    * each reduction doubles the width, up to `MAX_WIDTH_FACTOR` = 4 times
+      the first stage's;
+    * with `dilation="exponential"`, block `i` dilates by
+      `2 ** (i % DILATION_CYCLE)`, `DILATION_CYCLE` = 4 (a strided block's
+      first conv is not dilated: Keras cannot do both).
 
     Args:
         blocks: Candidate block counts (default `(2, 4, 6, 8)`).
@@ -411,9 +427,21 @@ class ResidualEncoding(Encoding):
     >>> enc = ResidualEncoding()
     >>> str(enc.from_string("8x64 k3 dilation=exponential downsample=none dropout=0.0"))
     '8x64 k3 dilation=exponential downsample=none dropout=0.0'
+    >>> plan = enc.plan(enc.from_string("4x16 k3 dilation=none downsample=by_size dropout=0.0"),
+    ...                 (32, 32, 3))
+    >>> plan.reductions, plan.strided, plan.widths, plan.stem_pool
+    (2, (1, 2), (16, 32, 64, 64), 1)
     """
 
     name = "residual"
+    #: Smallest image side a reduction may produce.
+    IMAGE_MIN_SIDE = 8
+    #: Shortest sequence a reduction may produce.
+    SEQUENCE_MIN_LENGTH = 32
+    #: Widest stage, as a multiple of the first stage's width.
+    MAX_WIDTH_FACTOR = 4
+    #: `dilation="exponential"`: block `i` dilates by `2 ** (i % DILATION_CYCLE)`.
+    DILATION_CYCLE = 4
 
     def __init__(self, blocks=(2, 4, 6, 8), widths=(16, 32, 64), kernels=(3, 5, 7),
                  dilations=("none", "exponential"), downsamples=("by_size", "none"),
@@ -461,3 +489,106 @@ class ResidualEncoding(Encoding):
         except ValueError as err:
             raise ValueError(f"Cannot parse residual architecture {text!r}: {err}") from None
         return self.architecture(values)
+
+    # ------------------------------------------------------------- where it reduces
+    @classmethod
+    def min_size(cls, spatial_rank: int) -> int:
+        """Smallest side (`spatial_rank` 2, images) or length (1, sequences) a reduction
+        may produce."""
+        if spatial_rank not in (1, 2):
+            raise ValueError(f"A residual stack takes sequences (spatial rank 1) or images (2); "
+                             f"got spatial rank {spatial_rank!r}.")
+        return cls.IMAGE_MIN_SIDE if spatial_rank == 2 else cls.SEQUENCE_MIN_LENGTH
+
+    @classmethod
+    def num_reductions(cls, input_shape) -> int:
+        """Stride-2 reductions `downsample="by_size"` applies to inputs of `input_shape`.
+
+        Args:
+            input_shape: The model's per-example input shape, channels last:
+                `(length, channels)` or `(height, width, channels)`.
+        """
+        spatial = _residual_spatial(input_shape)
+        floor, side, reductions = cls.min_size(len(spatial)), min(spatial), 0
+        while side >= floor * 2 ** (reductions + 1):  # halving keeps the side >= floor
+            reductions += 1
+        return reductions
+
+    @classmethod
+    def sizes_for_reductions(cls, reductions: int, spatial_rank: int) -> tuple:
+        """`(low, high)`: the smallest sides (images) or lengths (sequences) that take
+        exactly `reductions` reductions, both inclusive (`low` is 1 for none)."""
+        floor = cls.min_size(spatial_rank)
+        low = floor * 2 ** reductions if reductions else 1
+        return low, floor * 2 ** (reductions + 1) - 1
+
+    def plan(self, arch, input_shape=None, *, reductions=None) -> ResidualPlan:
+        """What `ResidualSpace` builds of `arch` for inputs of `input_shape`.
+
+        Args:
+            arch: An `Architecture` of this encoding.
+            input_shape: The model's per-example input shape (`(length,
+                channels)` or `(height, width, channels)`).
+            reductions: Instead of `input_shape`: the number of reductions
+                `downsample="by_size"` applies (what `num_reductions` gives).
+
+        Returns:
+            A `ResidualPlan`; with `downsample="none"` it never reduces.
+        """
+        if input_shape is not None:
+            count = self.num_reductions(input_shape)
+            if reductions is not None and reductions != count:
+                raise ValueError(f"input_shape {tuple(input_shape)} takes {count} reductions, "
+                                 f"not {reductions}.")
+        elif reductions is not None:
+            if isinstance(reductions, bool) or int(reductions) != reductions or reductions < 0:
+                raise ValueError(f"reductions must be an int >= 0; got {reductions!r}.")
+            count = int(reductions)
+        else:
+            raise ValueError("plan needs the input_shape (or the number of reductions).")
+        if arch["downsample"] != "by_size":
+            count = 0
+        n = arch["num_blocks"]
+        in_blocks = min(count, n)
+        strided = tuple(sorted({(k * n) // (in_blocks + 1) for k in range(1, in_blocks + 1)}))
+        widths, done = [], 0
+        for i in range(n):
+            done += i in strided
+            widths.append(arch["width"] * min(2 ** done, self.MAX_WIDTH_FACTOR))
+        exponential = arch["dilation"] == "exponential"
+        dilations = tuple(2 ** (i % self.DILATION_CYCLE) if exponential else 1 for i in range(n))
+        return ResidualPlan(count, strided, tuple(widths), dilations, 2 ** (count - in_blocks))
+
+
+@dataclasses.dataclass(frozen=True)
+class ResidualPlan:
+    """Where a residual stack reduces for one input: `ResidualEncoding.plan`'s answer.
+
+    Attributes:
+        reductions: Stride-2 reductions in all (the strided blocks and the stem's pool).
+        strided: Indices of the stride-2 blocks, ascending.
+        widths: Each block's output channels at full size (a search-time fidelity width
+            multiplier scales them).
+        dilations: Each block's dilation rate (a strided block's first conv is not dilated).
+        stem_pool: The stem's max-pool factor (1: no pool), for reductions beyond the
+            number of blocks.
+    """
+
+    reductions: int
+    strided: tuple
+    widths: tuple
+    dilations: tuple
+    stem_pool: int
+
+
+def _residual_spatial(input_shape) -> tuple:
+    """The spatial sides of a residual stack's `input_shape` (without the channel axis)."""
+    try:
+        shape = tuple(int(s) for s in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_shape must be a tuple of ints like (length, channels) or "
+                         f"(height, width, channels); got {input_shape!r}.") from None
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise ValueError(f"A residual stack takes inputs (length, channels) or (height, width, "
+                         f"channels) of positive sizes; got input_shape {shape}.")
+    return shape[:-1]

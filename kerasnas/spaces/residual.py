@@ -6,14 +6,11 @@ ReLU; the shortcut is a 1-wide conv + BN when the shape changes), then global
 average pooling and dropout before the head.
 
 Reductions (`downsample="by_size"`) are placed by the input's size, not by a
-fixed count: an image is halved while its smaller side stays at least
-`IMAGE_MIN_SIDE` = 8 after halving (8x8: none, 28x28: one, 32x32: two), a
-sequence while its length stays at least `SEQUENCE_MIN_LENGTH` = 32 (40: none,
-so short signals are never downsampled early; 1,000: four). The stride-2
-blocks are spread evenly over the stack; reductions beyond the number of
-blocks become a max-pool in the stem. Each reduction doubles the width (up to
-4x the first stage's). With `dilation="exponential"`, block `i` dilates its
-convs by `2 ** (i % 4)` (a strided conv is never dilated: Keras cannot do both).
+fixed count (28x28 images: one, 32x32: two; sequences of 40: none, 1,000:
+four): the stride-2 blocks, their widths and dilations and the stem's pool are
+what `ResidualEncoding.plan(arch, input_shape)` says. That rule lives in the
+Keras-free encoding, where its docstring states it, so drawings show exactly
+the reductions a model makes.
 
 `hand_designs()` lists the designs a practitioner writes first (a TCN with
 1-2-4-8 dilations twice for sequences, a small ResNet for images); the
@@ -22,18 +19,16 @@ one-liner evaluates them before searching.
 
 from __future__ import annotations
 
-import math
-
 import keras
 
 from kerasnas.spaces.base import NASHyperModel
 from kerasnas.spaces.encodings import ResidualEncoding
 from kerasnas.spaces.ops import batch_norm, layer_class
 
-#: Smallest image side a reduction may produce.
-IMAGE_MIN_SIDE = 8
-#: Shortest sequence a reduction may produce.
-SEQUENCE_MIN_LENGTH = 32
+#: Smallest image side a reduction may produce (the rule's home: `ResidualEncoding`).
+IMAGE_MIN_SIDE = ResidualEncoding.IMAGE_MIN_SIDE
+#: Shortest sequence a reduction may produce (the rule's home: `ResidualEncoding`).
+SEQUENCE_MIN_LENGTH = ResidualEncoding.SEQUENCE_MIN_LENGTH
 
 _SEQUENCE_DESIGNS = (
     # The dilated residual TCN of the issue that motivated this space: 8 blocks of 64
@@ -89,10 +84,7 @@ class ResidualSpace(NASHyperModel):
 
     def num_reductions(self) -> int:
         """Stride-2 reductions `downsample="by_size"` applies to this input."""
-        spatial = self.input_shape[:-1]
-        floor = IMAGE_MIN_SIDE if len(spatial) == 2 else SEQUENCE_MIN_LENGTH
-        side = min(spatial)
-        return max(0, int(math.floor(math.log2(side / floor)))) if side >= floor else 0
+        return ResidualEncoding.num_reductions(self.input_shape)
 
     def hand_designs(self) -> list:
         """Known-good architectures of this space for this input, cheapest-first order aside."""
@@ -106,26 +98,19 @@ class ResidualSpace(NASHyperModel):
         return designs
 
     def build_body(self, x, arch):
-        n = arch["num_blocks"]
-        reductions = self.num_reductions() if arch["downsample"] == "by_size" else 0
-        in_blocks = min(reductions, n)
-        strided = {(k * n) // (in_blocks + 1) for k in range(1, in_blocks + 1)}
+        plan = self.encoding.plan(arch, reductions=self.num_reductions())
         with keras.name_scope("stem"):
             x = layer_class(x, "conv")(self.scaled_width(arch["width"]), 3, padding="same",
                                        use_bias=False)(x)
             x = keras.layers.ReLU()(batch_norm(x))
-            if reductions > in_blocks:
-                factor = 2 ** (reductions - in_blocks)
-                x = layer_class(x, "max")(factor, strides=factor, padding="same")(x)
-        width, done = arch["width"], 0
-        for i in range(n):
-            stride = 2 if i in strided else 1
-            if stride == 2:
-                done += 1
-                width = arch["width"] * min(2 ** done, 4)
-            dilation = 2 ** (i % 4) if arch["dilation"] == "exponential" else 1
+            if plan.stem_pool > 1:
+                x = layer_class(x, "max")(plan.stem_pool, strides=plan.stem_pool,
+                                          padding="same")(x)
+        for i in range(arch["num_blocks"]):
+            stride = 2 if i in plan.strided else 1
             with keras.name_scope(f"block{i}"):
-                x = _residual_block(x, self.scaled_width(width), arch["kernel"], stride, dilation)
+                x = _residual_block(x, self.scaled_width(plan.widths[i]), arch["kernel"], stride,
+                                    plan.dilations[i])
         pool = (keras.layers.GlobalAveragePooling1D if self.spatial_rank == 1
                 else keras.layers.GlobalAveragePooling2D)
         x = pool()(x)

@@ -13,23 +13,29 @@
   sequences): the chain input > stem > residual blocks > head, each block with
   its kernel, dilation and width, its shortcut as an arc, and the head with its
   dropout. With `downsample="by_size"` the stride-2 reductions depend on the
-  input's size, which an `Architecture` does not carry: the blocks show every
-  width they may have, and a table below the chain lists, per number of
-  reductions (with the input sizes that give it), which blocks stride and the
-  width of every block.
+  input's size, which an `Architecture` does not carry: given
+  `draw_architecture(arch, input_shape)` the strided blocks are marked
+  (`stride 2`, a solid 1x1-conv shortcut) and every block shows its exact
+  width; without it the blocks show every width they may have, and a table
+  below the chain lists, per number of reductions (with the input sizes that
+  give it), which blocks stride and the width of every block. Both come from
+  `ResidualEncoding.plan`, the rule `ResidualSpace` builds by.
 
 Nodes stand in one row; op edges are arcs above it, stacked so that no label
 overlaps another label or crosses another arc's path (a greedy level search),
 which keeps the layout readable without Graphviz. A new space plugs in with
 `register_drawer(MyEncoding)`; unknown encodings fall back to a list of their
-decisions.
+decisions. `draw_architecture(arch, input_shape)` passes the model's input
+shape to the drawers that take an `input_shape` argument (the residual one);
+the others draw the architecture alone.
 
 Every element carries its meaning for scripts and tests: node groups
 `class='node'`, op edges `class='edge'` with `data-op`, `data-src`,
 `data-dst`; chain links `class='chain'`; skip arcs `class='skip'`; the
 cell-output concatenation `class='concat'`; the rows of a residual stack's
 reduction table `class='reduction'` with `data-reductions`, `data-strided` and
-`data-widths`.
+`data-widths`; a residual block's `data-stride` (`2`, `1`, or `by input size`)
+and `data-width`.
 
 Example:
 
@@ -47,6 +53,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Callable
 
 from kerasnas.viz.svg import NODE_FILLS, Drawing, Svg, op_color, text_width
@@ -73,6 +80,10 @@ _BUILTINS_LOADED: list = []  # non-empty once the built-in drawers are registere
 def register_drawer(encoding_class):
     """Decorator: `fn(arch) -> Drawing` draws architectures of `encoding_class` (and subclasses).
 
+    A drawer that can use the model's input shape takes it as an `input_shape`
+    argument (`fn(arch, input_shape=None)`); `draw_architecture` passes it only
+    to such drawers, so one taking `arch` alone keeps working.
+
     Example:
 
     >>> @register_drawer(MyEncoding)                   # doctest: +SKIP
@@ -87,11 +98,15 @@ def register_drawer(encoding_class):
     return wrap
 
 
-def draw_architecture(arch) -> Drawing:
+def draw_architecture(arch, input_shape=None) -> Drawing:
     """The drawing of `arch`, an `Architecture` of any space.
 
     Args:
         arch: A `kerasnas.Architecture` (e.g. `result.architecture`).
+        input_shape: Optional per-example shape of the model's input, channels
+            last (e.g. `result.task.input_shape`). Drawers whose picture depends
+            on it use it (a residual stack's stride-2 blocks and widths); the
+            others ignore it.
 
     Returns:
         A `Drawing`: `str(drawing)` is the SVG; it shows itself in Jupyter and
@@ -104,8 +119,22 @@ def draw_architecture(arch) -> Drawing:
     _load_builtin_drawers()
     for cls in type(encoding).__mro__:
         if cls in _DRAWERS:
-            return _DRAWERS[cls](arch)
+            drawer = _DRAWERS[cls]
+            if input_shape is not None and _takes_input_shape(drawer):
+                return drawer(arch, input_shape=tuple(input_shape))
+            return drawer(arch)
     return _draw_decisions(arch)
+
+
+def _takes_input_shape(drawer) -> bool:
+    """Whether `drawer` accepts an `input_shape` keyword (drawers registered before it
+    existed take `arch` alone)."""
+    try:
+        params = inspect.signature(drawer).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: call it the old way
+        return False
+    return any(p.kind is p.VAR_KEYWORD or (p.name == "input_shape" and p.kind in (
+        p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)) for p in params)
 
 
 # ------------------------------------------------------------------------------ row layout
@@ -399,22 +428,8 @@ def _draw_dense(arch) -> Drawing:
     return _render([row], "dense", layers=n)
 
 
-#: Smallest image side and shortest sequence a reduction may produce: the values of
-#: `kerasnas.spaces.residual`, repeated here because that module imports Keras and drawing
-#: must not (tests/test_viz.py checks both against the models ResidualSpace builds).
-_RESIDUAL_MIN_SIZES = (("image side", 8), ("sequence length", 32))
-
-
-def _residual_plan(num_blocks, reductions, width):
-    """What `ResidualSpace.build_body` builds for an input that takes `reductions` stride-2
-    reductions: `(strided block indices, each block's width, the stem's max-pool factor)`."""
-    in_blocks = min(reductions, num_blocks)
-    strided = sorted({(k * num_blocks) // (in_blocks + 1) for k in range(1, in_blocks + 1)})
-    widths, done = [], 0
-    for i in range(num_blocks):
-        done += i in strided
-        widths.append(width * min(2 ** done, 4))
-    return strided, widths, 2 ** (reductions - in_blocks)
+#: Columns of a residual stack's reduction table: the input sizes of each spatial rank.
+_RESIDUAL_SIZE_COLUMNS = (("image side", 2), ("sequence length", 1))
 
 
 class _Table:
@@ -460,62 +475,109 @@ class _Table:
         svg.close_group()
 
 
-def _draw_residual(arch) -> Drawing:
+def _draw_residual(arch, input_shape=None) -> Drawing:
+    encoding = arch.encoding
     n, width, kernel = arch["num_blocks"], arch["width"], arch["kernel"]
     by_size = arch["downsample"] == "by_size"
-    # Without the input's shape, "by_size" may put anywhere from 0 to n reductions in the
-    # blocks (any more go to the stem), so a block shows every width it may have.
-    counts = range(n + 1) if by_size else (0,)
-    plans = {r: _residual_plan(n, r, width) for r in counts}
+    # The plan of the model's input when known (or needed: downsample="none" never
+    # reduces); else, for "by_size", every plan from 0 to n reductions in the blocks (any
+    # more go to the stem), so that a block shows every width it may have.
+    exact = None
+    if input_shape is not None:
+        exact = encoding.plan(arch, input_shape)
+    elif not by_size:
+        exact = encoding.plan(arch, reductions=0)
+    if exact is not None:
+        plans = [exact]
+    else:
+        plans = [encoding.plan(arch, reductions=r) for r in range(n + 1)]
+    stem = ["stem", "conv k3", f"{width} ch"]
+    if exact is not None and exact.stem_pool > 1:
+        stem.append(f"max-pool {exact.stem_pool}")
     nodes = [_Node("input", ["input"], "input"),
-             _Node("stem", ["stem", "conv k3", f"{width} ch"], "fixed", data={"width": width})]
+             _Node("stem", stem, "fixed",
+                   data={"width": width, "pool": exact.stem_pool if exact is not None
+                         else "by input size"})]
     arcs = []
     for i in range(n):
-        dilation = 2 ** (i % 4) if arch["dilation"] == "exponential" else 1
-        widths = "/".join(str(w) for w in sorted({plans[r][1][i] for r in counts}))
-        nodes.append(_Node(f"B{i}", [f"B{i}", f"2 conv k{kernel}", f"dilation {dilation}",
-                                     f"{widths} ch"], "layer",
+        dilation = plans[0].dilations[i]
+        widths = "/".join(str(w) for w in sorted({plan.widths[i] for plan in plans}))
+        lines = [f"B{i}", f"2 conv k{kernel}", f"dilation {dilation}"]
+        if exact is not None:
+            strided = i in exact.strided
+            stride = 2 if strided else 1
+            if strided:
+                lines.append("stride 2")
+            previous = exact.widths[i - 1] if i else width
+            # A 1x1 conv shortcut where the shape changes, as the model builds it.
+            shortcut = "1x1 conv" if strided or exact.widths[i] != previous else "identity"
+        else:
+            stride, shortcut = "by input size", "1x1 conv if strided, else identity"
+        nodes.append(_Node(f"B{i}", [*lines, f"{widths} ch"], "layer",
                            data={"kernel": kernel, "dilation": dilation, "width": widths,
-                                 "stride": "by input size" if by_size else 1}))
-        arcs.append(_Arc(nodes[-2].key, f"B{i}", None, cls="skip", color="#2e8b3d", dash="5 3",
-                         data={"shortcut": "1x1 conv if strided, else identity" if by_size
-                               else "identity"}))
+                                 "stride": stride}))
+        conv = shortcut == "1x1 conv"
+        arcs.append(_Arc(nodes[-2].key, f"B{i}", None, cls="skip",
+                         color="#2f5fbf" if conv else "#2e8b3d", dash=None if conv else "5 3",
+                         data={"shortcut": shortcut}))
     dropout = arch["dropout"]
     nodes.append(_Node("head", ["head", "avg pool"] + ([f"dropout {dropout:g}"] if dropout else [])
                        + ["dense"], "output", data={"dropout": f"{dropout:g}"}))
     block = "conv-BN-ReLU-conv-BN + shortcut arc, ReLU"
-    if by_size:
-        title = f"{n} residual blocks ({block}); stride-2 reductions by input size, below"
-    else:
+    attrs = {}
+    if input_shape is not None:
+        attrs = {"data_input_shape": "x".join(map(str, input_shape)),
+                 "data_reductions": exact.reductions}
+    if exact is not None and exact.reductions:
+        where = "stride 2 at " + ", ".join(f"B{i}" for i in exact.strided)
+        if exact.stem_pool > 1:
+            where += f", stem max-pool {exact.stem_pool}"
+        title = (f"{n} residual blocks ({block}) on input {_shape_text(input_shape)}: {where} "
+                 "(solid arc: 1x1 conv shortcut)")
+    elif exact is not None:
         title = f"{n} residual blocks ({block}), all at full resolution"
+        if input_shape is not None:
+            title += f" on input {_shape_text(input_shape)}"
+    else:
+        title = f"{n} residual blocks ({block}); stride-2 reductions by input size, below"
     parts = [_Row(title, nodes, arcs, chain=True)]
-    if by_size:
-        lines = []
-        for r in range(n + 2):
-            beyond = r > n  # the last line stands for every count above n
-            strided, widths, _ = _residual_plan(n, r, width)
-            floors = [floor for _, floor in _RESIDUAL_MIN_SIZES]
-            if beyond:
-                sizes = [f"≥{floor * 2 ** r}" for floor in floors]
-                where = f"all; stem max-pools by 2^(r-{n})"
-            else:
-                sizes = [f"<{floor * 2}" if r == 0
-                         else f"{floor * 2 ** r}-{floor * 2 ** (r + 1) - 1}" for floor in floors]
-                where = ", ".join(f"B{i}" for i in strided) or "none"
-            count = f"{r}+" if beyond else str(r)
-            lines.append(({"reductions": count, "strided": " ".join(f"B{i}" for i in strided),
-                           "widths": " ".join(map(str, widths))},
-                          [count, *sizes, where, " ".join(map(str, widths))]))
-        notes = ["A stride-2 block halves the resolution, doubles the width (up to 4x the "
-                 "stem's) and has a 1x1 conv shortcut; the stem's max-pool keeps the width."]
-        if arch["dilation"] == "exponential":
-            notes.append("A strided block's first conv is not dilated (Keras cannot do both).")
-        parts.append(_Table("where downsample=by_size reduces, by the input's size",
-                            ["reductions", *(name for name, _ in _RESIDUAL_MIN_SIZES),
-                             "stride-2 blocks", "block widths"], lines, cls="reduction",
-                            notes=notes))
+    if exact is None:
+        parts.append(_reduction_table(arch))
     return _render(parts, "residual", data_blocks=n, data_downsample=arch["downsample"],
-                   data_dilation=arch["dilation"])
+                   data_dilation=arch["dilation"], **attrs)
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
+
+
+def _reduction_table(arch) -> _Table:
+    """Per number of reductions (and the input sizes that give it): which blocks of a
+    `downsample="by_size"` stack stride and every block's width."""
+    encoding, n = arch.encoding, arch["num_blocks"]
+    lines = []
+    for r in range(n + 2):
+        beyond = r > n  # the last line stands for every count above n
+        plan = encoding.plan(arch, reductions=r)
+        ranges = [encoding.sizes_for_reductions(r, rank) for _, rank in _RESIDUAL_SIZE_COLUMNS]
+        if beyond:
+            sizes = [f"≥{low}" for low, _ in ranges]
+            where = f"all; stem max-pools by 2^(r-{n})"
+        else:
+            sizes = [f"<{high + 1}" if r == 0 else f"{low}-{high}" for low, high in ranges]
+            where = ", ".join(f"B{i}" for i in plan.strided) or "none"
+        count = f"{r}+" if beyond else str(r)
+        widths = " ".join(map(str, plan.widths))
+        lines.append(({"reductions": count, "strided": " ".join(f"B{i}" for i in plan.strided),
+                       "widths": widths}, [count, *sizes, where, widths]))
+    notes = [f"A stride-2 block halves the resolution, doubles the width (up to "
+             f"{encoding.MAX_WIDTH_FACTOR}x the stem's) and has a 1x1 conv shortcut; the stem's "
+             "max-pool keeps the width. draw_architecture(arch, input_shape) marks them."]
+    if arch["dilation"] == "exponential":
+        notes.append("A strided block's first conv is not dilated (Keras cannot do both).")
+    return _Table("where downsample=by_size reduces, by the input's size",
+                  ["reductions", *(name for name, _ in _RESIDUAL_SIZE_COLUMNS),
+                   "stride-2 blocks", "block widths"], lines, cls="reduction", notes=notes)
 
 
 def _draw_decisions(arch) -> Drawing:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import html
 
 from kerasnas.infra.numbers import is_finite_number
-from kerasnas.viz.draw import draw_architecture
 from kerasnas.viz.plots import cost_plot, trajectory_plot
 
 #: Rows of the leaderboard a notebook shows (the report has all of them).
@@ -48,7 +47,7 @@ def result_html(result, top: int = TOP_ROWS) -> str:
     parts = [_CSS, "<div class='kn-result'><p>", ", ".join(facts), "</p>"]
     if result.architecture is not None:
         parts += ["<div><b>Best architecture</b></div>",
-                  draw_architecture(result.architecture).svg,
+                  result.plot_architecture().svg,  # drawn for the task's input shape
                   f"<pre style='white-space:pre-wrap'>{html.escape(str(result.architecture))}"
                   "</pre>"]
     parts += ["<div class='plots'>", trajectory_plot(result).svg, cost_plot(result).svg, "</div>"]
