@@ -19,7 +19,13 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from kerasnas.deploy.result import SearchResult, TrialRecord
-from kerasnas.spaces.encodings import CellEncoding, DenseEncoding, MacroEncoding, NB201Encoding
+from kerasnas.spaces.encodings import (
+    CellEncoding,
+    DenseEncoding,
+    MacroEncoding,
+    NB201Encoding,
+    ResidualEncoding,
+)
 from kerasnas.viz.draw import draw_architecture
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -89,13 +95,16 @@ def main(argv=None):
     print(f"{'space':<8} {'draw ms (median / max)':>24} {'SVG KB':>7} {'label overlaps':>15} "
           f"{'arcs behind labels (mean / max)':>32}")
     for name, enc in (("cell", CellEncoding()), ("nb201", NB201Encoding()),
-                      ("macro", MacroEncoding()), ("dense", DenseEncoding())):
+                      ("macro", MacroEncoding()), ("dense", DenseEncoding()),
+                      ("residual", ResidualEncoding()), ("res@32px", ResidualEncoding())):
         rng = np.random.default_rng(0)
         times, sizes, overlaps, behind = [], [], 0, []
         for _ in range(args.samples):
             arch = enc.sample(rng)
             start = time.perf_counter()
-            svg = str(draw_architecture(arch))
+            # res@32px: the drawing a report shows, with the input shape (exact reductions).
+            shape = (32, 32, 3) if name == "res@32px" else None
+            svg = str(draw_architecture(arch, input_shape=shape))
             times.append(1000 * (time.perf_counter() - start))
             sizes.append(len(svg) / 1024)
             overlaps += label_overlaps(svg)
