@@ -56,6 +56,15 @@ def test_the_search_reserves_the_longer_refit(searched):
     assert tuner.reserved_time() == 0.0  # no feature reserves any
     reserve = RefitReserve(data, recipe, ensemble=2)
     assert reserve.reserved_time(tuner) == pytest.approx(1.25 * 2 * fit_time * 63 / 15)
+    # A tuner given the feature keeps that time free (the same project, resumed).
+    from kerasnas.oracles import RandomSearch
+    from kerasnas.tuner.loop import NASTuner
+
+    resumed = NASTuner(RandomSearch(objective="val_accuracy", max_trials=1, seed=0),
+                       tuner.hypermodel, epochs=3, verbose=0, directory=str(tuner.directory),
+                       project_name=tuner.project_name, features=[reserve])
+    assert resumed.resumed_trials == 1
+    assert resumed.reserved_time() == pytest.approx(1.25 * 2 * fit_time * 63 / 15)
 
 
 def test_a_fold_that_cannot_finish_is_not_started(tmp_path):
