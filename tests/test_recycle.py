@@ -57,7 +57,7 @@ def test_recycled_search_runs_in_children_and_matches_the_one_process_search(
     monkeypatch.setattr(recycle.subprocess, "call", counting_call)
     recycled = _search(tmp_path / "recycled", trials_per_process=2)
     # 5 trials, 2 per child: three children (2 + 2 + 1), then the result here.
-    assert len(calls) == 3 and all(c[1:3] == ["-m", "kerasnas.automl.recycle"] for c in calls)
+    assert len(calls) == 3 and all(c[1:3] == ["-m", "kerasnas.automl.child"] for c in calls)
 
     def board(result):
         return [(r.trial_id, r.architecture, r.status, r.score) for r in result.history]
