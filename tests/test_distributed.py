@@ -11,7 +11,7 @@ import pytest
 
 # One process per role: the chief serves the oracle, each worker looks trials up in NB201.
 SCRIPT = textwrap.dedent("""
-    import json, os, sys
+    import json, os, sys, time
     import keras_tuner
     from kerasnas.bench.nb201 import NB201HyperModel, NB201Lookup, load_nb201_table
     from kerasnas.oracles import RegularizedEvolution
@@ -21,8 +21,19 @@ SCRIPT = textwrap.dedent("""
     lookup = NB201Lookup(load_nb201_table(csv_path))
     worker = {"chief": -1, "tuner0": 0, "tuner1": 1}[os.environ["KERASTUNER_TUNER_ID"]]
 
+    started = os.path.join(os.path.dirname(out_path), "started.txt")
+
     class LookupTuner(keras_tuner.Tuner):
+        waited = False
+
         def run_trial(self, trial, *args, **kwargs):
+            if not self.waited:  # a worker whose TensorFlow started first cannot run every
+                self.waited = True  # trial before the other connects: wait for it (<= 60 s)
+                with open(started, "a") as f:
+                    f.write(f"{worker}\\n")
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and len(set(open(started).read().split())) < 2:
+                    time.sleep(0.1)
             # The worker's number travels to the chief as a metric of the trial.
             return {"accuracy": lookup(lookup.architecture(trial.hyperparameters.values)),
                     "worker": float(worker)}
