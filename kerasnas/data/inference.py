@@ -15,6 +15,62 @@ MAX_IMAGE_ASPECT = 4
 #: `(N, D)` arrays need at least this many columns to be read as signals.
 MIN_SIGNAL_LENGTH = 16
 
+# What the values of an `(N, A, B)` array say, when its shape allows an image. In an image
+# both axes are spatial; in a multichannel sequence `(L, C)` the second axis is a set of
+# sensors. The tests below only ever turn a shape-allowed image into a sequence, so data
+# that says nothing (constant, noise, copies) keeps the shape rule. Measured on: smooth,
+# random-walk, white and sine channels with their own scales/offsets, mixtures of a few
+# sources, grouped sensors, kerasnas.bench.signals (all sequences); digits 8x8 and
+# upsampled to 28x28, smooth blobs, natural-image patches, each also with added noise
+# (all images).
+#: Rows of `x` (spread evenly over it) that the evidence is computed on: cheap, deterministic.
+EVIDENCE_MAX_ROWS = 2000
+#: ... and at most this many values in all (8 MB of float64; fewer rows for large examples,
+#: but at least one: a large example alone holds many neighbouring pairs).
+EVIDENCE_MAX_VALUES = 1_000_000
+#: Data sets of fewer examples say too little (correlations too noisy): the shape rule
+#: decides. The padding test also needs this many non-empty examples in the sample.
+MIN_EVIDENCE_EXAMPLES = 8
+#: A position (a row or a column) whose standard deviation is below this fraction of the
+#: largest is constant (an image's empty border, a dead sensor) and is left out of the
+#: correlations, where it would be 0/0.
+CONSTANT_POSITION_STD = 1e-6
+#: Test 1, unordered channels. Along an axis, `(1 - r_near) / (1 - r_far)` compares the mean
+#: correlation of neighbouring positions (lag 1) with that of positions farther apart (lag
+#: >= 2), each correlation pooled over examples and the other axis (so per-channel scales
+#: and offsets drop out). An ordered axis gives well under 1 (images: 0.02-0.68 along either
+#: axis, the most for digits 8x8; only images buried in noise as strong as themselves pass
+#: 0.9); a set of channels gives about 1 (0.99-1.02 for independent or interchangeable
+#: channels; 0.55-1.26 for mixtures of a few sources, which test 2 catches). So the second
+#: axis is a set of channels when the ratio is at least this ...
+CHANNEL_UNORDERED = 0.9
+#: ... while along the first axis it is at most this (time is ordered: sequences measured
+#: 0.06-0.6; the noise-buried images whose second axis passes 0.9 measure >= 0.89 here).
+#: Channels white in time fail this and rely on test 2 (their own offsets).
+TIME_ORDERED = 0.7
+#: Columns correlating at least this much with their neighbours are copies of one signal:
+#: the second axis then says nothing (a 1-D signal broadcast to a square stays an image).
+COPIES_CORRELATION = 0.95
+#: Test 2, channels with their own level. Within each example, the mean squared change
+#: between neighbouring rows (and columns) divided by twice the example's variance
+#: (about 1 for unrelated values, 0 for no change) has a median over examples `l_rows`
+#: (`l_cols`). Channels with their own offsets, or unrelated ones over a smooth time axis,
+#: change much more from column to column than from row to row: sequences measured
+#: `l_rows / l_cols` <= 0.23 whenever their time axis is smooth; images >= 0.48 (strokes of
+#: digits make columns change about twice as much as rows; natural images about as much).
+#: The second axis holds channels when the ratio is at most this ...
+ROW_COLUMN_CONTRAST = 0.3
+#: ... and `l_cols` is at least this: the columns do change. A smooth image streaked along
+#: its first axis (smoothed over 8 rows but 1 column) has a small ratio too, but measures
+#: `l_cols` = 0.23; sequences measured >= 0.36.
+MIN_COLUMN_CHANGE = 0.3
+#: Test 3, padding. At least this share of the examples end (or start) with rows of exact
+#: zeros, of varying lengths, as sequences padded to one length do ...
+PAD_MIN_SHARE = 0.1
+#: ... while at most this share have zero rows at the other end, or an all-zero first or
+#: last column: an image's empty margins show on every side, padding at one end of time.
+PAD_OTHER_MAX_SHARE = 0.01
+
 
 def infer_kind(x) -> tuple[str, str]:
     """The input kind of a float array `x` (`(N, ...)`) and a one-line reason.
@@ -22,10 +78,16 @@ def infer_kind(x) -> tuple[str, str]:
     Rules (override any of them with `kind=`):
 
     * `(N, H, W, C)`: an image.
-    * `(N, A, B)`: an image `(A, B, 1)` when both sides look spatial (each at
-      least `MIN_IMAGE_SIDE` = 8 and neither more than `MAX_IMAGE_ASPECT` = 4
-      times the other: `(8, 8)`, `(28, 28)`); otherwise a sequence of length A
-      with B channels (`(40, 1)`, `(100, 6)`).
+    * `(N, A, B)`: a sequence of length A with B channels (`(40, 1)`,
+      `(100, 6)`) unless both sides look spatial (each at least
+      `MIN_IMAGE_SIDE` = 8 and neither more than `MAX_IMAGE_ASPECT` = 4 times
+      the other: `(8, 8)`, `(28, 28)`, `(29, 12)`). When they do, it is an
+      image `(A, B, 1)` unless the values show that the second axis is a set
+      of channels (`sequence_evidence`): neighbouring columns no more alike
+      than distant ones while neighbouring rows are, columns that change far
+      more than rows (channels with their own level), or zero rows padding
+      one end of the first axis. Data that shows nothing (constant, noise)
+      keeps the shape's answer.
     * `(N, D)`: a sequence of length D with one channel when its columns
       behave like a signal (`looks_like_signal`), else a table.
 
@@ -34,6 +96,9 @@ def infer_kind(x) -> tuple[str, str]:
     >>> import numpy as np
     >>> infer_kind(np.zeros((10, 100, 6)))[0], infer_kind(np.zeros((10, 28, 28)))[0]
     ('sequence', 'image')
+    >>> t = np.arange(29)[None, :, None] + np.random.default_rng(0).uniform(0, 9, (50, 1, 12))
+    >>> infer_kind(np.sin(t / 4) * np.arange(1, 13) + np.arange(12) ** 2)[0]  # 12 sensors
+    'sequence'
     """
     shape = x.shape[1:]
     if len(shape) == 3:
@@ -41,8 +106,12 @@ def infer_kind(x) -> tuple[str, str]:
     if len(shape) == 2:
         a, b = shape
         if min(a, b) >= MIN_IMAGE_SIDE and max(a, b) <= MAX_IMAGE_ASPECT * min(a, b):
-            return "image", (f"(N, {a}, {b}) is read as {a}x{b} images with one channel "
-                             "(both sides look spatial)")
+            evidence = sequence_evidence(x)
+            if evidence is None:
+                return "image", (f"(N, {a}, {b}) is read as {a}x{b} images with one channel "
+                                 "(both sides look spatial)")
+            return "sequence", (f"(N, {a}, {b}) is read as sequences of length {a} with {b} "
+                                f"channels ({evidence})")
         return "sequence", (f"(N, {a}, {b}) is read as sequences of length {a} with {b} "
                             f"channel(s) (a {b}-wide side is not an image side)")
     d = shape[0]
@@ -50,6 +119,110 @@ def infer_kind(x) -> tuple[str, str]:
         return "sequence", (f"(N, {d}) is read as sequences of length {d} (neighbouring columns "
                             "share one scale and correlate like a signal)")
     return "tabular", f"(N, {d}) is read as a table of {d} features"
+
+
+def sequence_evidence(x) -> str | None:
+    """Why the values of an `(N, A, B)` array make it sequences, not images; None if they don't.
+
+    Three tests, each enough alone (the module constants hold the thresholds
+    and why): the columns are an unordered set while the rows are ordered
+    (`CHANNEL_UNORDERED`, `TIME_ORDERED`, `COPIES_CORRELATION`); the values
+    change far more from column to column than from row to row
+    (`ROW_COLUMN_CONTRAST`, `MIN_COLUMN_CHANGE`); zero rows pad one end of
+    the first axis (`PAD_MIN_SHARE`, `PAD_OTHER_MAX_SHARE`). Computed on at
+    most `EVIDENCE_MAX_ROWS` examples spread evenly over `x` (and at most
+    `EVIDENCE_MAX_VALUES` values, but one example at least); None with fewer than
+    `MIN_EVIDENCE_EXAMPLES` examples or non-finite values.
+    """
+    if x.ndim != 3 or min(x.shape[1:]) < 2:
+        return None
+    rows = _evidence_rows(x)
+    if rows is None:
+        return None
+    padding = _padding(rows)
+    if padding is not None:
+        return padding
+    near_rows, far_rows = _axis_correlations(rows, 1)
+    near_cols, far_cols = _axis_correlations(rows, 2)
+    if near_cols < COPIES_CORRELATION and far_rows < 1 and far_cols < 1:  # False on NaN
+        order_rows = (1 - near_rows) / (1 - far_rows)
+        order_cols = (1 - near_cols) / (1 - far_cols)
+        if order_cols >= CHANNEL_UNORDERED and order_rows <= TIME_ORDERED:
+            return (f"neighbouring columns correlate no more than distant ones ({order_cols:.2f}) "
+                    f"while neighbouring rows do ({order_rows:.2f}): the {rows.shape[2]} columns "
+                    "are channels")
+    change_rows, change_cols = _neighbour_change(rows)
+    if change_cols >= MIN_COLUMN_CHANGE and change_rows <= ROW_COLUMN_CONTRAST * change_cols:
+        return (f"values change {change_cols / max(change_rows, 1e-12):.0f}x more from column "
+                "to column than from row to row: the columns are channels of their own level")
+    return None
+
+
+def _evidence_rows(x):
+    n = len(x)
+    if n < MIN_EVIDENCE_EXAMPLES:
+        return None
+    per_example = int(np.prod(x.shape[1:]))
+    k = max(1, min(n, EVIDENCE_MAX_ROWS, EVIDENCE_MAX_VALUES // per_example))
+    index = np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+    rows = np.asarray(x[index], dtype=np.float64)
+    return rows if np.all(np.isfinite(rows)) else None
+
+
+def _axis_correlations(rows, axis):
+    """Mean correlation of neighbouring positions along `axis`, and of the others (NaN if none).
+
+    Each position (a row or a column) is a variable observed over the examples
+    and the other axis; constant positions are left out.
+    """
+    values = np.moveaxis(rows, axis, -1)
+    values = values.reshape(-1, values.shape[-1])
+    values = values - values.mean(axis=0)
+    std = np.sqrt(np.mean(values ** 2, axis=0))
+    varies = std > CONSTANT_POSITION_STD * std.max()
+    z = np.where(varies, values / np.where(varies, std, 1.0), 0.0)
+    count = int(varies.sum())
+    adjacent = varies[1:] & varies[:-1]
+    near_pairs = int(adjacent.sum())
+    far_pairs = count * (count - 1) // 2 - near_pairs
+    if near_pairs == 0 or far_pairs == 0:
+        return np.nan, np.nan
+    near = float(np.mean(z[:, 1:] * z[:, :-1], axis=0)[adjacent].sum())
+    total = z.sum(axis=1)  # the sum over all pairs, without forming the correlation matrix
+    all_pairs = (float(total @ total) / len(z) - count) / 2
+    return near / near_pairs, (all_pairs - near) / far_pairs
+
+
+def _neighbour_change(rows):
+    """Median over examples of the mean squared change between neighbouring rows (columns),
+    over twice the example's variance."""
+    var = rows.reshape(len(rows), -1).var(axis=1)
+    varies = var > 0
+    if not varies.any():
+        return np.nan, np.nan
+    rows, var = rows[varies], var[varies]
+    along_rows = np.mean((rows[:, 1:] - rows[:, :-1]) ** 2, axis=(1, 2)) / (2 * var)
+    along_cols = np.mean((rows[:, :, 1:] - rows[:, :, :-1]) ** 2, axis=(1, 2)) / (2 * var)
+    return float(np.median(along_rows)), float(np.median(along_cols))
+
+
+def _padding(rows):
+    zero_row = np.all(rows == 0, axis=2)
+    filled = ~np.all(zero_row, axis=1)  # examples that are all zeros say nothing
+    if filled.sum() < MIN_EVIDENCE_EXAMPLES:
+        return None
+    zero_row = zero_row[filled]
+    lead = np.argmax(~zero_row, axis=1)
+    tail = np.argmax(~zero_row[:, ::-1], axis=1)
+    zero_side = np.all(rows[filled][:, :, [0, -1]] == 0, axis=1).any(axis=1)
+    if np.mean(zero_side) > PAD_OTHER_MAX_SHARE:
+        return None
+    for padded, other, end in ((tail, lead, "end"), (lead, tail, "start")):
+        if (np.mean(padded > 0) >= PAD_MIN_SHARE and np.mean(other > 0) <= PAD_OTHER_MAX_SHARE
+                and len(np.unique(padded[padded > 0])) >= 2):
+            return (f"{np.mean(padded > 0):.0%} of the examples are padded with zero rows at the "
+                    f"{end}, of varying lengths")
+    return None
 
 
 def looks_like_signal(x, max_rows: int = 2000) -> bool:
