@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="search strategy (default: auto = regularized evolution, else random;"
                         " darts / darts2: one-shot DARTS, first / second order, on a cell space)")
     s.add_argument("--space", default="auto", choices=_SPACES,
-                   help="search space (default: auto = residual conv stacks for "
-                        "images/sequences, MLPs for tables)")
+                   help="search space (default: auto = residual conv stacks for images, "
+                        "MiniRocket / InceptionTime / TCNs for sequences, MLPs for tables)")
     s.add_argument("--max-trials", type=int, default=None,
                    help="most architectures to train (default: 20 without --time-budget, "
                         "else as many as the budget allows)")

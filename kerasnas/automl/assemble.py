@@ -24,13 +24,16 @@ def auto_space(task):
     Tables get MLPs (`DenseSpace`) down to the linear model (`min_layers=0`:
     on small tables a linear model is often what a practitioner keeps, and a
     search should never lose to it), with the learning rate searched among
-    `TABLE_LEARNING_RATES` (the linear model needs a larger one); images and
-    sequences get `ResidualSpace`, whose family holds the designs
-    practitioners write first (ResNets, dilated TCNs) and places its
-    reductions by the input's size.
+    `TABLE_LEARNING_RATES` (the linear model needs a larger one); images get
+    `ResidualSpace`, whose family holds the designs practitioners write
+    first (ResNets) and places its reductions by the input's size; sequences
+    get `SeriesSpace`: MiniRocket with a closed-form head (what wins on small
+    series), InceptionTime and the dilated TCNs, searched together.
     """
     if task.kind == "tabular":
         return "DenseSpace", {"min_layers": 0, "learning_rates": TABLE_LEARNING_RATES}
+    if task.kind == "sequence":
+        return "SeriesSpace", {}
     return "ResidualSpace", {}
 
 

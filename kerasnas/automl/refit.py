@@ -94,8 +94,9 @@ def refit_trial(tuner, trial, data, recipe=None, *, epochs="auto", batch_size=32
         # `n_epochs` already is the recipe's length (the trial's, raised to `min_steps`).
         batch_size, callbacks = plan.batch_size, recipe.callbacks(n_epochs)
     stop = DeadlineStop(deadline) if deadline is not None else None
-    fit = model.fit(x_all, y_all, epochs=n_epochs, batch_size=int(batch_size),
-                    callbacks=callbacks + ([stop] if stop else []), verbose=verbose)
+    fit = tuner.hypermodel.fit(trial.hyperparameters, model, x_all, y_all, epochs=n_epochs,
+                               batch_size=int(batch_size),
+                               callbacks=callbacks + ([stop] if stop else []), verbose=verbose)
     history = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
     if stop is not None and stop.cut:
         # A refit cut short is worse than the trial's own trained copy: never return it.
@@ -121,7 +122,8 @@ def expected_refit_time(tuner, trial, data, recipe=None, epochs="auto") -> float
     per_fold = float(trial.metrics.get_last_value("fit_time")) / folds
     n_all = len(data.x_train) + len(data.x_val)
     n_fit = n_all * (folds - 1) / folds if folds > 1 else len(data.x_train)
-    if not trial.metrics.exists("epochs"):
+    if not trial.metrics.exists("epochs") or trial.metrics.exists("closed_form"):
+        # A closed-form fit (a rocket head) costs one solve on the larger data, not epochs.
         return per_fold * n_all / max(1, n_fit)
     trial_recipe = getattr(tuner, "recipe", None)
     trial_batch = trial_recipe.batch_size_for(int(n_fit)) if trial_recipe else tuner.batch_size

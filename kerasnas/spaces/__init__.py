@@ -5,6 +5,7 @@
 * `NB201Space`: the NAS-Bench-201 network and its 15,625 cells.
 * `DenseSpace`: MLPs for tabular data.
 * `ResidualSpace`: residual conv stacks (ResNets, dilated TCNs), 1D or 2D.
+* `SeriesSpace`: MiniRocket (closed-form head), InceptionTime and TCNs for series.
 
 Names load lazily, so `import kerasnas.spaces.architecture` (or
 `.encodings`) stays free of Keras and TensorFlow; the spaces themselves import
@@ -38,6 +39,9 @@ _LAZY = {
     "NB201Space": "kerasnas.spaces.nb201",
     "DenseSpace": "kerasnas.spaces.dense",
     "ResidualSpace": "kerasnas.spaces.residual",
+    "SeriesSpace": "kerasnas.spaces.series",
+    "SeriesEncoding": "kerasnas.spaces.encodings",
+    "RandomKernelFeatures": "kerasnas.spaces.kernels",
     "count_flops": "kerasnas.spaces.cost",
     "count_params": "kerasnas.spaces.cost",
     "OPS": "kerasnas.spaces.ops",

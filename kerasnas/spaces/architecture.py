@@ -273,7 +273,7 @@ class Encoding:
             name, _, raw = token.partition("=")
             if name not in self._by_name:
                 raise ValueError(f"{self.name}: unknown decision {name!r} in {text!r}.")
-            values[name] = _parse_choice(self._by_name[name], raw)
+            values[name] = parse_choice(self._by_name[name], raw)
         return self.architecture(values)
 
     # ------------------------------------------------------------ Keras Tuner
@@ -376,7 +376,8 @@ def _missing_defaults(encoding: Encoding, values: Mapping) -> dict:
     return {d.name: d.default for d in encoding.decisions if d.name not in values}
 
 
-def _parse_choice(decision: Decision, raw: str):
+def parse_choice(decision: Decision, raw: str):
+    """The choice of `decision` whose text is `raw` (what `from_string` parsers use)."""
     for choice in decision.choices:
         if str(choice) == raw:
             return choice

@@ -4,7 +4,8 @@
 they are multiply-accumulates (MACs) of one example (batch size 1), not
 floating-point operations (one MAC is two of those). Only the layers that
 dominate the cost are counted: convolutions (plain, separable, depthwise,
-transposed) and `Dense`. Biases, batch normalisation, activations, pooling,
+transposed), `Dense`, and custom layers with a `macs(input_shape)` method
+(MiniRocket's `RandomKernelFeatures`). Biases, batch normalisation, activations, pooling,
 additions and concatenations count as zero.
 
 Example:
@@ -55,6 +56,8 @@ def count_flops(model: keras.Model) -> int:
 def layer_flops(layer, input_shape, output_shape) -> int:
     """MACs of one call of `layer` with these shapes (batch axis included, ignored)."""
     layers = keras.layers
+    if hasattr(layer, "macs"):  # a custom layer that counts itself (RandomKernelFeatures)
+        return int(layer.macs(input_shape))
     if isinstance(layer, (layers.SeparableConv1D, layers.SeparableConv2D)):
         positions = _positions(output_shape)
         channels = input_shape[-1]

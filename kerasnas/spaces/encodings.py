@@ -10,7 +10,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping
 
-from kerasnas.spaces.architecture import Architecture, Decision, Encoding, register_encoding
+from kerasnas.spaces.architecture import (
+    Architecture,
+    Decision,
+    Encoding,
+    parse_choice,
+    register_encoding,
+)
 
 #: NAS-Bench-201's five edge operations (Dong & Yang, 2020), in the benchmark's order.
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -592,3 +598,147 @@ def _residual_spatial(input_shape) -> tuple:
         raise ValueError(f"A residual stack takes inputs (length, channels) or (height, width, "
                          f"channels) of positive sizes; got input_shape {shape}.")
     return shape[:-1]
+
+
+#: The families of `SeriesEncoding`, in the order a search evaluates their hand designs.
+SERIES_FAMILIES = ("rocket", "inception", "residual")
+_ROCKET_DECISIONS = ("rocket_features", "rocket_pooling", "rocket_dilations")
+_INCEPTION_DECISIONS = ("inception_depth", "inception_filters", "inception_kernel")
+_RESIDUAL_DECISIONS = ("num_blocks", "width", "kernel", "dilation", "downsample", "dropout")
+
+
+@register_encoding
+class SeriesEncoding(Encoding):
+    """Three families of time-series models, searched side by side.
+
+    * `family="rocket"`: MiniRocket's random-kernel features with a linear
+      head solved in closed form (`kerasnas.spaces.kernels`); decisions
+      `rocket_features` (feature count), `rocket_pooling` (`"ppv"` or
+      `"ppv+max"`) and `rocket_dilations` (most dilations per kernel).
+    * `family="inception"`: InceptionTime's modules (a 1-wide bottleneck,
+      parallel convolutions of `K`, `K/2`, `K/4` taps and a max-pool branch,
+      a residual shortcut every third module, global average pooling);
+      decisions `inception_depth` (modules), `inception_filters` (per branch)
+      and `inception_kernel` (`K`).
+    * `family="residual"`: the residual TCNs of `ResidualEncoding`, with its
+      six decisions and the same reduction rule (`plan`).
+
+    Only the chosen family's decisions are active. Strings read
+    `"rocket features=10000 pooling=ppv dilations=32"`,
+    `"inception depth=6 filters=32 kernel=40"` and
+    `"residual 8x64 k3 dilation=exponential downsample=none dropout=0.0"`.
+
+    Args:
+        families: The families searched (default all three).
+        rocket_features: Default `(10000, 5000, 2000)`.
+        rocket_poolings: Default `("ppv", "ppv+max")`.
+        rocket_dilations: Default `(32, 16)`.
+        inception_depths: Default `(6, 3)`.
+        inception_filters: Default `(32, 16)`.
+        inception_kernels: Default `(40, 20)`.
+        **residual_args: `ResidualEncoding`'s arguments (`blocks`, `widths`, ...).
+
+    Example:
+
+    >>> enc = SeriesEncoding()
+    >>> arch = enc.from_string("rocket features=5000 pooling=ppv+max dilations=32")
+    >>> arch["rocket_features"], arch["num_blocks"] == enc.decision("num_blocks").default
+    (5000, True)
+    >>> str(enc.from_string(str(arch))) == str(arch)
+    True
+    """
+
+    name = "series"
+
+    def __init__(self, families=SERIES_FAMILIES, rocket_features=(10000, 5000, 2000),
+                 rocket_poolings=("ppv", "ppv+max"), rocket_dilations=(32, 16),
+                 inception_depths=(6, 3), inception_filters=(32, 16), inception_kernels=(40, 20),
+                 **residual_args):
+        self.families = tuple(families)
+        bad = [f for f in self.families if f not in SERIES_FAMILIES]
+        if bad or not self.families:
+            raise ValueError(f"families must be a non-empty subset of {SERIES_FAMILIES}; got "
+                             f"{families!r}.")
+        ints = {"rocket_features": rocket_features, "rocket_dilations": rocket_dilations,
+                "inception_depths": inception_depths, "inception_filters": inception_filters,
+                "inception_kernels": inception_kernels}
+        for name, values in ints.items():
+            if not values or any(isinstance(v, bool) or int(v) != v or v < 1 for v in values):
+                raise ValueError(f"{name} must list positive ints; got {values!r}.")
+        if any(f < 84 for f in rocket_features):
+            raise ValueError(f"rocket_features must be at least 84 (one per kernel); got "
+                             f"{rocket_features!r}.")
+        if any(k < 4 for k in inception_kernels):
+            raise ValueError(f"inception_kernels must be at least 4 (K, K/2 and K/4 taps); got "
+                             f"{inception_kernels!r}.")
+        bad = [p for p in rocket_poolings if p not in ("ppv", "ppv+max")]
+        if bad or not rocket_poolings:
+            raise ValueError(f"rocket_poolings must be a non-empty subset of ('ppv', 'ppv+max'); "
+                             f"got {rocket_poolings!r}.")
+        self.rocket_features = tuple(int(v) for v in rocket_features)
+        self.rocket_poolings = tuple(rocket_poolings)
+        self.rocket_dilations = tuple(int(v) for v in rocket_dilations)
+        self.inception_depths = tuple(int(v) for v in inception_depths)
+        self.inception_filters = tuple(int(v) for v in inception_filters)
+        self.inception_kernels = tuple(int(v) for v in inception_kernels)
+        self.residual = ResidualEncoding(**residual_args)
+        super().__init__([
+            Decision("family", self.families),
+            Decision("rocket_features", self.rocket_features),
+            Decision("rocket_pooling", self.rocket_poolings),
+            Decision("rocket_dilations", self.rocket_dilations),
+            Decision("inception_depth", self.inception_depths),
+            Decision("inception_filters", self.inception_filters),
+            Decision("inception_kernel", self.inception_kernels),
+            *self.residual.decisions,
+        ])
+
+    def get_config(self):
+        return {"families": list(self.families), "rocket_features": list(self.rocket_features),
+                "rocket_poolings": list(self.rocket_poolings),
+                "rocket_dilations": list(self.rocket_dilations),
+                "inception_depths": list(self.inception_depths),
+                "inception_filters": list(self.inception_filters),
+                "inception_kernels": list(self.inception_kernels),
+                **self.residual.get_config()}
+
+    def active(self, values: Mapping):
+        family = values["family"]
+        own = {"rocket": _ROCKET_DECISIONS, "inception": _INCEPTION_DECISIONS,
+               "residual": _RESIDUAL_DECISIONS}[family]
+        return {"family", *own}
+
+    def to_string(self, arch):
+        family = arch["family"]
+        if family == "rocket":
+            return (f"rocket features={arch['rocket_features']} pooling={arch['rocket_pooling']} "
+                    f"dilations={arch['rocket_dilations']}")
+        if family == "inception":
+            return (f"inception depth={arch['inception_depth']} "
+                    f"filters={arch['inception_filters']} kernel={arch['inception_kernel']}")
+        return "residual " + self.residual.to_string(arch)
+
+    def from_string(self, text):
+        family, _, rest = text.strip().partition(" ")
+        values = {d.name: d.default for d in self.decisions}
+        try:
+            if family not in self.families:
+                raise ValueError(f"the family must be one of {self.families}")
+            values["family"] = family
+            if family == "residual":
+                values.update(self.residual.from_string(rest).as_dict())
+            else:
+                prefix = f"{family}_"
+                for token in rest.split():
+                    key, _, raw = token.partition("=")
+                    name = prefix + key
+                    if name not in self.active({"family": family}) or name == "family":
+                        raise ValueError(f"unknown option {key!r}")
+                    values[name] = parse_choice(self.decision(name), raw)
+        except ValueError as err:
+            raise ValueError(f"Cannot parse series architecture {text!r}: {err}") from None
+        return self.architecture(values)
+
+    def plan(self, arch, input_shape=None, *, reductions=None) -> ResidualPlan:
+        """The residual family's reductions (see `ResidualEncoding.plan`)."""
+        return self.residual.plan(arch, input_shape, reductions=reductions)

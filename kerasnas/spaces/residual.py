@@ -109,7 +109,7 @@ class ResidualSpace(NASHyperModel):
         for i in range(arch["num_blocks"]):
             stride = 2 if i in plan.strided else 1
             with keras.name_scope(f"block{i}"):
-                x = _residual_block(x, self.scaled_width(plan.widths[i]), arch["kernel"], stride,
+                x = residual_block(x, self.scaled_width(plan.widths[i]), arch["kernel"], stride,
                                     plan.dilations[i])
         pool = (keras.layers.GlobalAveragePooling1D if self.spatial_rank == 1
                 else keras.layers.GlobalAveragePooling2D)
@@ -119,7 +119,9 @@ class ResidualSpace(NASHyperModel):
         return x
 
 
-def _residual_block(x, width, kernel, stride, dilation):
+def residual_block(x, width, kernel, stride, dilation):
+    """A basic residual block: conv-BN-ReLU-conv-BN plus a shortcut (1-wide conv + BN when
+    the shape changes), then ReLU. Shared with `SeriesSpace`'s residual family."""
     conv = layer_class(x, "conv")
     y = conv(width, kernel, strides=stride, dilation_rate=1 if stride > 1 else dilation,
              padding="same", use_bias=False)(x)

@@ -295,9 +295,12 @@ class NASTuner(keras_tuner.Tuner):
                 objective=self.oracle.objective,
                 filepath=self.checkpoint_path(trial.trial_id)))
             start = time.monotonic()
-            history = model.fit(x, y, validation_data=validation_data, epochs=epochs,
-                                initial_epoch=initial_epoch, callbacks=callbacks,
-                                verbose=2 if self.verbose >= 2 else 0, **fit_kwargs)
+            # The space's `fit` (Keras Tuner's `HyperModel.fit`): `model.fit` for most spaces,
+            # a closed-form solve for a model with a fixed feature layer.
+            history = self.hypermodel.fit(hp, model, x, y, validation_data=validation_data,
+                                          epochs=epochs, initial_epoch=initial_epoch,
+                                          callbacks=callbacks,
+                                          verbose=2 if self.verbose >= 2 else 0, **fit_kwargs)
             fit_time = time.monotonic() - start
             if diverged.reason:
                 raise trial_failures.TrialFailed(diverged.reason)
