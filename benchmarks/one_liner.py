@@ -1,7 +1,11 @@
-"""One-liner comparison: kerasnas.search vs Keras Tuner vs AutoKeras vs a non-NAS baseline.
+"""One-liner comparison: kerasnas.search vs Keras Tuner vs AutoKeras vs non-NAS baselines.
 
-Four ways to get a model from `(x, y)` with the same data and the same
-wall-clock budget, on four data sets, at several budgets and seeds:
+Several ways to get a model from `(x, y)` with the same data and the same
+wall-clock budget, on two groups of data sets, at several budgets and seeds.
+
+Arms (`--arms`; without it each data set gets its group's arms: the original
+sets kerasnas, kerastuner, autokeras and baseline; the series sets kerasnas,
+kerastuner, autokeras, minirocket, rocket and inceptiontime):
 
 - **kerasnas**: `kerasnas.search(x, y, time_budget=B, seed=s)`, every other
   argument at its default (no `max_trials`: the budget decides).
@@ -13,22 +17,63 @@ wall-clock budget, on four data sets, at several budgets and seeds:
 - **autokeras**: AutoKeras 3 with its defaults (`ImageClassifier` for images,
   `StructuredDataClassifier` / `Regressor` for tables, and for sequences, which
   AutoKeras 3 has no task for, an `AutoModel` of `Input` -> `ConvBlock` ->
-  `ClassificationHead`), its own
+  `ClassificationHead` / `RegressionHead`), its own
   validation split and final refit. It runs in its own virtual environment
   (`--autokeras-python`, default `.venv-autokeras/bin/python`) so it never
   changes the project's packages.
-- **baseline**: what a practitioner would pick instead of NAS. Images: a plain
-  hand-written CNN (`plain_cnn`) trained on all training data for the budget.
-  Sequences: aeon's `MiniRocketClassifier` (in `--aeon-python`, default
-  `.venv-aeon/bin/python`). Tables: scikit-learn's
+- **baseline** (original sets only): what a practitioner would pick instead of
+  NAS. Images: a plain hand-written CNN (`plain_cnn`) trained on all training
+  data for the budget. Sequences: aeon's `MiniRocketClassifier` (in
+  `--aeon-python`, default `.venv-aeon/bin/python`). Tables: scikit-learn's
   `HistGradientBoostingClassifier` / `Regressor` with its defaults.
+- **minirocket** / **rocket** (sequence sets): aeon's `MiniRocketClassifier` /
+  `RocketClassifier` (`MiniRocketRegressor` / `RocketRegressor` for
+  regression) with their defaults (10,000 kernels, a ridge model on top),
+  `random_state` = the run's seed, `n_jobs=1`, in `--aeon-python`. aeon wants
+  `(N, C, L)`: the arm transposes the `(N, L, C)` it is given.
+- **inceptiontime** (sequence sets): an InceptionTime-style hand design
+  (`inception_time`, after Ismail Fawaz et al. 2020) in Keras: 6 inception
+  modules (a 1x1 bottleneck conv to 32 channels, skipped on a one-channel
+  input as in the reference code; parallel convs of kernel 10, 20 and 40 with
+  32 filters each; a max-pool-3 + 1x1 conv branch of 32; concatenated, batch
+  norm, ReLU), a residual shortcut (1x1 conv + batch norm) every 3 modules,
+  global average pooling and a softmax / linear head; inputs standardised per
+  channel by a `Normalization` layer, a regression target standardised. Adam
+  1e-3 (halved on a 50-epoch plateau of the training loss, down to 1e-4, as the
+  reference does), batch 64, trained on all training data until the budget's
+  deadline, like the plain CNN baseline.
 
-Data (`--datasets`): `digits` (scikit-learn, 1,797 8x8 images, passed as
-`(N, 8, 8)`); `signals` (`kerasnas.bench.signals.make_signals`, `--signals`
-series of length 40, 10 classes, data seed 0, passed as `(N, 40)` or, with
-`--signal-rank 3`, `(N, 40, 1)`); `breast_cancer` (569 x 30, classification);
-`diabetes` (442 x 10, regression). Each has a fixed test split
-(`--test-size`, default 0.25, stratified for classification, `--split-seed`).
+Data (`--datasets`, names or the groups `original`, `series`, `all`; default
+`original`):
+
+- Original sets, each with a fixed test split (`--test-size`, default 0.25,
+  stratified for classification, `--split-seed`): `digits` (scikit-learn,
+  1,797 8x8 images, passed as `(N, 8, 8)`); `signals`
+  (`kerasnas.bench.signals.make_signals`, `--signals` series of length 40, 10
+  classes, data seed 0, passed as `(N, 40)` or, with `--signal-rank 3`,
+  `(N, 40, 1)`); `breast_cancer` (569 x 30, classification); `diabetes`
+  (442 x 10, regression).
+- Series sets, small real time series with their own chronological or
+  archive train/test split, passed as `(N, L, C)` float64 arrays:
+  `gunpoint` (UCR GunPoint: 50 / 150, length 150, 1 channel, 2 classes),
+  `italypower` (UCR ItalyPowerDemand: 67 / 1,029, length 24, 1 channel, 2
+  classes), `basicmotions` (UEA BasicMotions: 40 / 40, length 100, 6
+  channels, 4 classes), `arrowhead` (UCR ArrowHead: 36 / 175, length 251, 1
+  channel, 3 classes): the archive's own train/test split as aeon ships it
+  (`aeon.datasets.load_classification(NAME, split="train"/"test")`, offline
+  from aeon's package data), aeon's `(N, C, L)` transposed to `(N, L, C)`,
+  labels encoded as integers 0..K-1 (the index of the label in the sorted
+  training labels). `sunspots` (regression): statsmodels'
+  `sunspots` data set (yearly mean sunspot numbers 1700-2008, 309 values);
+  every window of 40 consecutive years is an input `(40, 1)` and the value 3
+  years after the window's last year its target (years t..t+39 -> year t+42):
+  267 windows in time order, the first 70 % (186, targets 1742-1927) for
+  training and the other 81 (targets 1928-2008) for testing, no shuffling.
+  The series sets need aeon and statsmodels, which live in `--aeon-python`:
+  the script exports them once (a subprocess in that environment) to
+  `--data-cache` (default `benchmarks/.data/<name>.npz`, git-ignored) and reads
+  them from there.
+
 Every arm gets the same training part in the same form a user would pass;
 kerastuner splits 20 % of it off for validation (stratified, the run's seed).
 
@@ -41,17 +86,29 @@ and stops a trial still training at it. kerasnas enforces this itself
 wall-clock budget, so this script adds the same rule to them: their oracle's
 `populate_space` answers STOPPED after the deadline and a callback stops the
 running trial's training at it; their final refit comes on top. The plain CNN
-baseline trains until the deadline; MiniRocket and gradient boosting take the
-seconds they need. "wall s" covers search + final training + test prediction.
+baseline and inceptiontime train until the deadline; MiniRocket, Rocket and
+gradient boosting take the seconds they need (numba's first compilation
+included). "wall s" covers search + final training + test prediction;
+"trials" is the number of models the arm trained and scored (kerasnas: its
+result's history; one for the fixed designs).
 
 Each (data set, budget, arm, seed) runs in a fresh Python process. Runs are
 ordered budget by budget, then seed, data set and arm, so a cut-short run still
 covers every arm at the smaller budgets. `--jobs 2` runs two processes at once
 (they share the machine's cores: faster overall, noisier per run).
 
+Environments (git-ignored, `python3.11 -m venv`):
+
+    .venv-autokeras/bin/pip install autokeras==3.0.0 "keras==3.12.*" tensorflow==2.21.0 \
+        tensorboard scikit-learn
+    .venv-aeon/bin/pip install aeon==1.6.0 scikit-learn statsmodels
+
 Usage:
 
     .venv/bin/python benchmarks/one_liner.py --budgets 60 180 --seeds 1 2 3
+    .venv/bin/python benchmarks/one_liner.py --budgets 60 120 --seeds 1 2 3 --datasets series
+    .venv/bin/python benchmarks/one_liner.py --datasets gunpoint --arms kerasnas rocket
+    .venv/bin/python benchmarks/one_liner.py --export-only --datasets series  # cache only
     .venv/bin/python benchmarks/one_liner.py --quick          # smoke run, ~2 min
     .venv/bin/python benchmarks/one_liner.py --replot RESULTS.json --plot PLOT.svg
 
@@ -75,15 +132,41 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ARMS = ("kerasnas", "kerastuner", "autokeras", "baseline")
-DATASETS = ("digits", "signals", "breast_cancer", "diabetes")
+ARMS = ("kerasnas", "kerastuner", "autokeras", "baseline", "minirocket", "rocket",
+        "inceptiontime")
+ORIGINAL_ARMS = ("kerasnas", "kerastuner", "autokeras", "baseline")
+SERIES_ARMS = ("kerasnas", "kerastuner", "autokeras", "minirocket", "rocket", "inceptiontime")
+SEQUENCE_ARMS = ("minirocket", "rocket", "inceptiontime")  # they take sequences only
+AEON_ARMS = ("minirocket", "rocket")  # they run in --aeon-python
+ORIGINAL = ("digits", "signals", "breast_cancer", "diabetes")
+# UCR / UEA archive sets that aeon ships in its package, by the name aeon loads them under.
+UCR = {"gunpoint": "GunPoint", "italypower": "ItalyPowerDemand",
+       "basicmotions": "BasicMotions", "arrowhead": "ArrowHead"}
+SERIES = (*UCR, "sunspots")
+DATASETS = ORIGINAL + SERIES
+GROUPS = {"original": ORIGINAL, "series": SERIES, "all": DATASETS}
 KINDS = {"digits": "image", "signals": "sequence", "breast_cancer": "tabular",
-         "diabetes": "tabular"}
+         "diabetes": "tabular", **{name: "sequence" for name in SERIES}}
 PROBLEMS = {"digits": "classification", "signals": "classification",
-            "breast_cancer": "classification", "diabetes": "regression"}
+            "breast_cancer": "classification", "diabetes": "regression",
+            **{name: "classification" for name in UCR}, "sunspots": "regression"}
+# sunspots windows: input years t..t+LENGTH-1, target year t+LENGTH-1+HORIZON.
+SUNSPOTS = {"length": 40, "horizon": 3, "train_share": 0.7}
 BASELINE_NAMES = {"image": "plain CNN", "sequence": "MiniRocket (aeon)",
                   "tabular": "HistGradientBoosting"}
+ARM_NAMES = {"minirocket": "MiniRocket (aeon)", "rocket": "Rocket (aeon)",
+             "inceptiontime": "InceptionTime-style CNN"}
 ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks" / ".data"
+
+
+def applies(arm, dataset):
+    """Whether `arm` runs on `dataset` (sequence-only arms; baseline on the original sets)."""
+    if arm in SEQUENCE_ARMS:
+        return KINDS[dataset] == "sequence"
+    if arm == "baseline":
+        return dataset in ORIGINAL
+    return True
 
 
 # ------------------------------------------------------------------- deadline
@@ -391,16 +474,7 @@ def run_baseline(data, budget, seed, workdir):
         return model.predict(data["x_test"]), {"trials": 1, "params": 0,
                                                "model": cls.__name__}
     if kind == "sequence":
-        from aeon.classification.convolution_based import MiniRocketClassifier
-
-        def panel(x):  # aeon wants (N, channels, length)
-            x = np.asarray(x, "float64")
-            return x[:, None, :] if x.ndim == 2 else np.transpose(x, (0, 2, 1))
-
-        model = MiniRocketClassifier(random_state=seed, n_jobs=1)
-        model.fit(panel(data["x_train"]), data["y_train"])
-        return model.predict(panel(data["x_test"])), {"trials": 1, "params": 0,
-                                                      "model": "MiniRocketClassifier"}
+        return _run_aeon(data, seed, "minirocket")
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -419,8 +493,117 @@ def run_baseline(data, budget, seed, workdir):
         "epochs": len(history.history.get("loss", []))}
 
 
+def _panel(x):
+    """aeon's layout, `(N, channels, length)`, of `(N, L)` or `(N, L, C)`."""
+    import numpy as np
+
+    x = np.asarray(x, "float64")
+    return x[:, None, :] if x.ndim == 2 else np.transpose(x, (0, 2, 1))
+
+
+def _run_aeon(data, seed, variant):
+    """aeon's MiniRocket or Rocket classifier / regressor with its defaults."""
+    if data["problem"] == "classification":
+        from aeon.classification.convolution_based import MiniRocketClassifier, RocketClassifier
+
+        cls = {"minirocket": MiniRocketClassifier, "rocket": RocketClassifier}[variant]
+    else:
+        from aeon.regression.convolution_based import MiniRocketRegressor, RocketRegressor
+
+        cls = {"minirocket": MiniRocketRegressor, "rocket": RocketRegressor}[variant]
+    model = cls(random_state=seed, n_jobs=1)
+    model.fit(_panel(data["x_train"]), data["y_train"])
+    return model.predict(_panel(data["x_test"])), {"trials": 1, "params": 0,
+                                                   "model": cls.__name__}
+
+
+def run_minirocket(data, budget, seed, workdir):
+    return _run_aeon(data, seed, "minirocket")
+
+
+def run_rocket(data, budget, seed, workdir):
+    return _run_aeon(data, seed, "rocket")
+
+
+def inception_time(input_shape, output_dim, mean, variance, problem="classification",
+                   depth=6, filters=32, kernels=(10, 20, 40), bottleneck=32):
+    """The InceptionTime-style sequence baseline (after Ismail Fawaz et al. 2020).
+
+    `depth` inception modules: a 1x1 bottleneck conv to `bottleneck` channels
+    (skipped when the module's input has one channel, as in the reference
+    code), parallel convs of each kernel size with `filters` filters, and a
+    max-pool-3 + 1x1 conv branch, concatenated, batch norm, ReLU; a residual
+    shortcut (1x1 conv + batch norm, added, ReLU) every 3 modules; global
+    average pooling and a softmax (classification) or linear head. Inputs
+    standardised per channel; Adam 1e-3.
+    """
+    import keras
+
+    layers = keras.layers
+
+    def module(x):
+        source = x
+        if x.shape[-1] > 1:
+            source = layers.Conv1D(bottleneck, 1, padding="same", use_bias=False)(x)
+        branches = [layers.Conv1D(filters, k, padding="same", use_bias=False)(source)
+                    for k in kernels]
+        pooled = layers.MaxPooling1D(3, strides=1, padding="same")(x)
+        branches.append(layers.Conv1D(filters, 1, padding="same", use_bias=False)(pooled))
+        x = layers.Concatenate(axis=-1)(branches)
+        x = layers.BatchNormalization()(x)
+        return layers.Activation("relu")(x)
+
+    def shortcut(residual, x):
+        residual = layers.Conv1D(int(x.shape[-1]), 1, padding="same", use_bias=False)(residual)
+        residual = layers.BatchNormalization()(residual)
+        return layers.Activation("relu")(layers.Add()([residual, x]))
+
+    inputs = keras.Input(input_shape)
+    x = residual = layers.Normalization(axis=-1, mean=mean, variance=variance)(inputs)
+    for d in range(depth):
+        x = module(x)
+        if d % 3 == 2:
+            x = residual = shortcut(residual, x)
+    x = layers.GlobalAveragePooling1D()(x)
+    return _compile(keras.Model(inputs, _head(x, problem, output_dim)), problem, 1e-3)
+
+
+def run_inceptiontime(data, budget, seed, workdir):
+    import keras
+    import numpy as np
+
+    problem = data["problem"]
+    keras.utils.set_random_seed(seed)
+    x_train = _with_channel(np.asarray(data["x_train"], "float32"), "sequence")
+    x_test = _with_channel(np.asarray(data["x_test"], "float32"), "sequence")
+    if problem == "classification":
+        classes = np.unique(data["y_train"])
+        output_dim, y_train = len(classes), np.searchsorted(classes, data["y_train"])
+    else:  # a practitioner standardises a regression target
+        y = np.asarray(data["y_train"], "float64")
+        y_mean, y_std = float(np.mean(y)), float(np.std(y)) or 1.0
+        output_dim, y_train = 1, ((y - y_mean) / y_std).astype("float32")
+    mean, variance = _stats(x_train)
+    model = inception_time(x_train.shape[1:], output_dim, mean, variance, problem)
+    # The reference code's schedule: halve the rate on a 50-epoch plateau of the training loss.
+    plateau = keras.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=50, min_lr=1e-4)
+    _start_deadline(budget)
+    history = model.fit(x_train, y_train, epochs=100_000, batch_size=64,
+                        callbacks=[plateau, _deadline_callback()], verbose=0)
+    _DEADLINE["active"] = False
+    outputs = model.predict(x_test, verbose=0)
+    if problem == "classification":
+        predicted = classes[np.argmax(outputs, axis=-1)]
+    else:
+        predicted = outputs[:, 0] * y_std + y_mean
+    return predicted, {"trials": 1, "params": int(model.count_params()),
+                       "model": "InceptionTime-style CNN",
+                       "epochs": len(history.history.get("loss", []))}
+
+
 RUNNERS = {"kerasnas": run_kerasnas, "kerastuner": run_kerastuner, "autokeras": run_autokeras,
-           "baseline": run_baseline}
+           "baseline": run_baseline, "minirocket": run_minirocket, "rocket": run_rocket,
+           "inceptiontime": run_inceptiontime}
 
 
 def score(data, predicted):
@@ -475,10 +658,87 @@ def load(name, n_signals, signal_rank):
     return np.asarray(x, "float64"), np.asarray(y)
 
 
-def make_data(name, path, test_size, split_seed, n_signals, signal_rank):
+def export_series(names, cache):
+    """Writes `cache/<name>.npz` for series sets; runs in the aeon environment.
+
+    Each file holds `x_train`, `y_train`, `x_test`, `y_test` (`x` as `(N, L, C)`
+    float64), `classes` (the original labels of classification sets) and `source`.
+    """
+    import numpy as np
+
+    cache = Path(cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if name in UCR:
+            import aeon
+            from aeon.datasets import load_classification
+
+            parts = {}
+            for split in ("train", "test"):
+                x, y = load_classification(UCR[name], split=split)  # (N, C, L), str labels
+                parts[split] = (np.transpose(np.asarray(x, "float64"), (0, 2, 1)),
+                                np.asarray(y).astype(str))
+            classes = np.unique(parts["train"][1])
+            if not np.isin(parts["test"][1], classes).all():
+                raise ValueError(f"{name}: test labels missing from the training labels")
+            arrays = {f"{k}_{split}": v for split, (x, y) in parts.items()
+                      for k, v in (("x", x), ("y", np.searchsorted(classes, y)))}
+            source = (f"aeon {aeon.__version__} load_classification({UCR[name]!r}), "
+                      "archive train/test split, (N, C, L) transposed to (N, L, C)")
+        elif name == "sunspots":
+            import statsmodels
+            import statsmodels.api as sm
+
+            frame = sm.datasets.sunspots.load_pandas().data
+            values = frame["SUNACTIVITY"].to_numpy("float64")
+            years = frame["YEAR"].to_numpy().astype(int)
+            length, horizon = SUNSPOTS["length"], SUNSPOTS["horizon"]
+            starts = np.arange(len(values) - length - horizon + 1)
+            x = np.stack([values[t:t + length] for t in starts])[..., None]
+            y = values[starts + length - 1 + horizon]
+            target_years = years[starts + length - 1 + horizon]
+            n_train = int(len(starts) * SUNSPOTS["train_share"])  # chronological split
+            arrays = {"x_train": x[:n_train], "y_train": y[:n_train], "x_test": x[n_train:],
+                      "y_test": y[n_train:], "years_train": target_years[:n_train],
+                      "years_test": target_years[n_train:]}
+            classes = np.array([], dtype=str)
+            source = (f"statsmodels {statsmodels.__version__} sunspots (yearly, "
+                      f"{years[0]}-{years[-1]}): windows of {length} years, target the value "
+                      f"{horizon} years after a window's last year; first "
+                      f"{SUNSPOTS['train_share']:.0%} of the windows (in time order) train")
+        else:
+            raise ValueError(f"{name} is not a series set")
+        np.savez(cache / f"{name}.npz", classes=classes, source=source, **arrays)
+        print(f"exported {name}: train {arrays['x_train'].shape}, test "
+              f"{arrays['x_test'].shape} -> {cache / (name + '.npz')}", flush=True)
+
+
+def ensure_series(names, cache, aeon_python):
+    """Exports the series sets missing from `cache` once, in the aeon environment."""
+    missing = [n for n in names if n in SERIES and not (Path(cache) / f"{n}.npz").exists()]
+    if not missing:
+        return
+    command = [aeon_python, str(Path(__file__).resolve()), "--export-series", *missing,
+               "--data-cache", str(cache)]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    except OSError as err:
+        sys.exit(f"cannot start {aeon_python} to export {missing}: {err} (see the module "
+                 "docstring, 'Environments')")
+    if proc.returncode != 0:
+        sys.exit(f"exporting {missing} with {aeon_python} failed:\n{proc.stderr[-3000:]}")
+    print(proc.stdout.strip(), flush=True)
+
+
+def make_data(name, path, test_size, split_seed, n_signals, signal_rank, cache=CACHE):
     import numpy as np
     from sklearn.model_selection import train_test_split
 
+    if name in SERIES:  # the archive's or the chronological split, from the cache
+        with np.load(Path(cache) / f"{name}.npz") as archive:
+            parts = {k: archive[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+        np.savez(path, **parts, name=name, kind=KINDS[name], problem=PROBLEMS[name])
+        return parts["x_train"].shape, len(parts["x_test"])
     x, y = load(name, n_signals, signal_rank)
     stratify = y if PROBLEMS[name] == "classification" else None
     x_train, x_test, y_train, y_test = train_test_split(
@@ -491,7 +751,7 @@ def make_data(name, path, test_size, split_seed, n_signals, signal_rank):
 def python_for(arm, dataset, args):
     if arm == "autokeras":
         return args.autokeras_python
-    if arm == "baseline" and KINDS[dataset] == "sequence":
+    if arm in AEON_ARMS or (arm == "baseline" and KINDS[dataset] == "sequence"):
         return args.aeon_python
     return sys.executable
 
@@ -524,7 +784,9 @@ def run_one(arm, dataset, python, data_path, budget, seed, workdir, timeout):
 
 
 def _label(arm, dataset):
-    return f"baseline: {BASELINE_NAMES[KINDS[dataset]]}" if arm == "baseline" else arm
+    if arm == "baseline":
+        return f"baseline: {BASELINE_NAMES[KINDS[dataset]]}"
+    return f"{arm}: {ARM_NAMES[arm]}" if arm in ARM_NAMES else arm
 
 
 def table(results):
@@ -540,6 +802,8 @@ def table(results):
     for dataset in datasets:
         metric = "accuracy" if PROBLEMS[dataset] == "classification" else "R²"
         for arm in arms:
+            if not any((r["dataset"], r["arm"]) == (dataset, arm) for r in results):
+                continue  # an arm that did not run on this data set
             row = [f"{dataset} ({metric})", _label(arm, dataset)]
             for b in budgets:
                 runs = [r for r in results
@@ -563,7 +827,11 @@ def table(results):
 # --------------------------------------------------------------------- plot
 SPAN = {"classification": 0.3, "regression": 0.8}  # most of the y axis shown below the best
 COLORS = {"kerasnas": "#d62728", "kerastuner": "#1f77b4", "autokeras": "#2ca02c",
-          "baseline": "#7f7f7f"}
+          "baseline": "#7f7f7f", "minirocket": "#9467bd", "rocket": "#8c564b",
+          "inceptiontime": "#ff7f0e"}
+LEGEND = {"baseline": "baseline (plain CNN / MiniRocket / HistGradientBoosting)",
+          "minirocket": "MiniRocket (aeon)", "rocket": "Rocket (aeon)",
+          "inceptiontime": "InceptionTime-style CNN"}
 
 
 def plot_svg(results, path):
@@ -573,9 +841,18 @@ def plot_svg(results, path):
     if not datasets:
         return None
     budgets = sorted({r["budget"] for r in ok})
+    arms = [a for a in ARMS if any(r["arm"] == a for r in ok)]
     pw, ph, ml, mt, mb = 260, 200, 52, 34, 40
-    width = ml + len(datasets) * (pw + ml) + 10
-    height = mt + ph + mb + 30
+    width = max(ml + len(datasets) * (pw + ml) + 10, 420)
+    legend, lx, row = [], ml, 0  # (arm, x, row): entries 190 px apart (more for long ones)
+    for arm in arms:
+        used = 6 * len(LEGEND.get(arm, arm)) + 14  # about 6 px a character
+        step = max(190, used + 10)
+        if lx > ml and lx + used > width:
+            lx, row = ml, row + 1
+        legend.append((arm, lx, row))
+        lx += step
+    height = mt + ph + mb + 30 + 14 * row
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'font-family="sans-serif" font-size="11">',
            f'<rect width="{width}" height="{height}" fill="white"/>']
@@ -612,11 +889,11 @@ def plot_svg(results, path):
                        f'{b:g} s</text>')
         out.append(f'<text x="{x0 + pw / 2}" y="{mt + ph + 30}" text-anchor="middle">'
                    f'budget</text>')
-        for j, arm in enumerate(ARMS):
+        for j, arm in enumerate(arms):
             points = []
             for b in budgets:
                 values = [r["score"] for r in runs if (r["arm"], r["budget"]) == (arm, b)]
-                dx = (j - 1.5) * 4  # spread arms sideways so dots do not hide each other
+                dx = (j - (len(arms) - 1) / 2) * 4  # spread arms sideways: dots stay visible
                 for v in values:
                     out.append(f'<circle cx="{px(b) + dx:.1f}" cy="{py(v):.1f}" r="2.5" '
                                f'fill="{COLORS[arm]}" fill-opacity="0.5"/>')
@@ -632,13 +909,11 @@ def plot_svg(results, path):
             for x, y in points:
                 out.append(f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" '
                            f'fill="{COLORS[arm]}"/>')
-    legend = ["kerasnas", "kerastuner", "autokeras",
-              "baseline (plain CNN / MiniRocket / HistGradientBoosting)"]
-    for j, (arm, text) in enumerate(zip(ARMS, legend, strict=True)):
-        lx = ml + j * 190
-        out.append(f'<rect x="{lx}" y="{height - 14}" width="10" height="10" '
+    for arm, lx, row in legend:
+        ly = mt + ph + mb + 16 + 14 * row
+        out.append(f'<rect x="{lx}" y="{ly}" width="10" height="10" '
                    f'fill="{COLORS[arm]}"/>')
-        out.append(f'<text x="{lx + 14}" y="{height - 5}">{text}</text>')
+        out.append(f'<text x="{lx + 14}" y="{ly + 9}">{LEGEND.get(arm, arm)}</text>')
     out.append("</svg>")
     Path(path).write_text("\n".join(out) + "\n")
     return path
@@ -652,10 +927,14 @@ def main(argv=None):
                         help="a single budget (same as --budgets B; kept for old commands)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
                         help="seeds, one run per arm each (default 1 2 3)")
-    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS),
-                        help="data sets (default all four)")
-    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS),
-                        help="arms to run (default all four)")
+    parser.add_argument("--datasets", nargs="+", choices=(*DATASETS, *GROUPS),
+                        default=list(ORIGINAL),
+                        help="data sets, or the groups original / series / all (default "
+                             "original: digits signals breast_cancer diabetes)")
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=None,
+                        help="arms to run, each on the data sets it applies to (default: "
+                             "the original sets get " + " ".join(ORIGINAL_ARMS) +
+                             "; the series sets " + " ".join(SERIES_ARMS) + ")")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: digits, budget 15 s, seed 1, 600 signals "
                              "(explicit --datasets/--budgets/--seeds still win)")
@@ -664,9 +943,10 @@ def main(argv=None):
     parser.add_argument("--signal-rank", type=int, choices=(2, 3), default=2,
                         help="pass signals as (N, 40) (2, default) or (N, 40, 1) (3)")
     parser.add_argument("--test-size", type=float, default=0.25,
-                        help="test share of every data set (default 0.25)")
+                        help="test share of each original data set (default 0.25; the "
+                             "series sets keep their own split)")
     parser.add_argument("--split-seed", type=int, default=0,
-                        help="seed of the fixed train/test split (default 0)")
+                        help="seed of the original sets' fixed train/test split (default 0)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs at once (default 1; 2 shares the cores between two runs)")
     parser.add_argument("--autokeras-python",
@@ -674,8 +954,12 @@ def main(argv=None):
                         help="Python of the AutoKeras virtual environment "
                              "(default .venv-autokeras/bin/python)")
     parser.add_argument("--aeon-python", default=str(ROOT / ".venv-aeon" / "bin" / "python"),
-                        help="Python with aeon for the MiniRocket baseline "
-                             "(default .venv-aeon/bin/python)")
+                        help="Python with aeon and statsmodels: MiniRocket / Rocket and the "
+                             "series export (default .venv-aeon/bin/python)")
+    parser.add_argument("--data-cache", default=str(CACHE),
+                        help="folder of the exported series sets (default benchmarks/.data)")
+    parser.add_argument("--export-only", action="store_true",
+                        help="no runs: export the chosen series sets to --data-cache")
     parser.add_argument("--workdir", default=None,
                         help="folder for data, searches and results (default: a temp folder)")
     parser.add_argument("--out", default=None,
@@ -687,6 +971,7 @@ def main(argv=None):
     parser.add_argument("--worker", choices=ARMS, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--export-series", nargs="+", choices=SERIES, help=argparse.SUPPRESS)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.budget is not None:
@@ -706,6 +991,10 @@ def main(argv=None):
     if args.jobs < 1:
         parser.error("--jobs must be >= 1")
 
+    if args.export_series:  # in the aeon environment, called by ensure_series
+        export_series(args.export_series, args.data_cache)
+        return
+
     if args.worker:
         worker(args.worker, args.data, args.budgets[0], args.seeds[0], args.workdir,
                args.result)
@@ -718,20 +1007,34 @@ def main(argv=None):
             print(f"\nPlot: {plot_svg(results, args.plot)}")
         return
 
+    datasets = []  # groups expanded, in the given order, each once
+    for name in args.datasets:
+        datasets += [d for d in GROUPS.get(name, (name,)) if d not in datasets]
+    ensure_series(datasets, args.data_cache, args.aeon_python)
+    if args.export_only:
+        return
+    arms = {d: [a for a in (args.arms or (SERIES_ARMS if d in SERIES else ORIGINAL_ARMS))
+                if applies(a, d)] for d in datasets}
+    for arm in args.arms or ():
+        skipped = [d for d in datasets if not applies(arm, d)]
+        if skipped:
+            print(f"{arm} does not apply to {', '.join(skipped)}: skipped there", flush=True)
+
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="one_liner_"))
     workdir.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for dataset in args.datasets:
+    for dataset in datasets:
         paths[dataset] = workdir / f"{dataset}_split.npz"
         shape, n_test = make_data(dataset, paths[dataset], args.test_size, args.split_seed,
-                                  args.signals, args.signal_rank)
-        print(f"{dataset}: train x {shape}, {n_test} test examples", flush=True)
-    print(f"budgets {args.budgets} s; seeds {args.seeds}; arms {args.arms}; jobs {args.jobs}; "
+                                  args.signals, args.signal_rank, args.data_cache)
+        print(f"{dataset}: train x {shape}, {n_test} test examples; arms "
+              f"{' '.join(arms[dataset])}", flush=True)
+    print(f"budgets {args.budgets} s; seeds {args.seeds}; jobs {args.jobs}; "
           f"workdir {workdir}", flush=True)
     out = Path(args.out) if args.out else workdir / "one_liner_results.json"
     plot = Path(args.plot) if args.plot else workdir / "one_liner.svg"
     plan = [(budget, seed, dataset, arm) for budget in sorted(args.budgets)
-            for seed in args.seeds for dataset in args.datasets for arm in args.arms]
+            for seed in args.seeds for dataset in datasets for arm in arms[dataset]]
     results, lock = [], threading.Lock()
 
     def execute(job):
@@ -742,7 +1045,7 @@ def main(argv=None):
         with lock:
             results.append(result)
             out.write_text(json.dumps(results, indent=1))  # written as it goes
-            where = f"{dataset:>13} {arm:>10} budget {budget:g} seed {seed}"
+            where = f"{dataset:>13} {arm:>13} budget {budget:g} seed {seed}"
             if "error" in result:
                 print(f"{where}: FAILED {result['error']}", flush=True)
             else:

@@ -19,6 +19,9 @@ what was inferred and how to override it):
 |                            | signal (>= 16 columns of one scale, neighbours        |
 |                            | correlated: `looks_like_signal`); else tabular        |
 | pandas DataFrame           | always tabular                                        |
+| list of `(L_i, C)` or      | a sequence whose series differ in length, brought to  |
+| `(L_i,)` arrays, lengths   | the longest `L_max` (`ragged="resample"` or `"pad"`;  |
+| differing                  | see `kerasnas.data.ragged`)                           |
 
 | y                                   | problem (default)                     |
 |-------------------------------------|---------------------------------------|

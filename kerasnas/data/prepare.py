@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from kerasnas.data import ragged as ragged_series
 from kerasnas.data.adapters import (
     as_features,
     as_targets,
@@ -24,9 +25,12 @@ from kerasnas.data.splits import split_indices
 from kerasnas.data.task import KINDS, PROBLEMS, PreparedData
 from kerasnas.infra.validation import validate_choice
 
+DEFAULT_RAGGED = ragged_series.DEFAULT_METHOD
+
 
 def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=None,
-                 kind=None, problem=None, column_types=None) -> PreparedData:
+                 kind=None, problem=None, column_types=None,
+                 ragged=DEFAULT_RAGGED) -> PreparedData:
     """Validates `(x, y)`, infers the task and splits off validation data.
 
     Args:
@@ -34,7 +38,8 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
             dict of columns, or a numpy structured array, read as one), a
             `tf.data.Dataset` of `(x, y)` pairs (batched or not; `y` must then
             be None), or a name for `load_dataset` such as `"digits"` or
-            `"tfds:mnist"` (`y` must then be None).
+            `"tfds:mnist"` (`y` must then be None); or a list of series of
+            different lengths, each `(L_i, C)` or `(L_i,)` (see `ragged`).
         y: Targets: a numpy array, list or pandas Series/DataFrame; or, when
             `x` is a DataFrame, the name of its target column. Default None.
         validation_data: `(x_val, y_val)` or a `tf.data.Dataset`, checked
@@ -55,6 +60,11 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
             missing values, or any `column_types`, is typed column by column
             and encoded by Keras layers inside the model
             (`kerasnas.data.tabular`); `task.columns` holds the schema.
+        ragged: For `x` a list of unequal-length series, how they reach one
+            length `L_max` (the longest in `x`): `"pad"` (default: padded at
+            the end with the channel's training mean) or `"resample"` (linear
+            interpolation). See `kerasnas.data.ragged`; `task.max_length` and
+            `task.ragged_method` record it.
 
     Returns:
         A `PreparedData`.
@@ -87,7 +97,17 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
                              f"got {validation_split!r}. Pass e.g. validation_split=0.2, or "
                              "give validation_data=(x_val, y_val).")
 
+    ragged = validate_choice("ragged", ragged, ragged_series.METHODS)
     x, y = _resolve_source(_as_frame(x), y)
+    if ragged_series.is_ragged(x) or _ragged_validation(validation_data):
+        if column_types is not None:
+            raise TypeError("column_types applies to a pandas DataFrame x; x is a list of "
+                            "series.")
+        return ragged_series.prepare_ragged(x, y, validation_data=validation_data,
+                                            validation_split=validation_split, seed=seed,
+                                            kind=kind, problem=problem, method=ragged)
+    if isinstance(x, np.ndarray) and ragged_series.series_list(x) is not None:
+        x = np.stack(list(x))  # an object array of equal-shaped series: numpy's own array
     if is_dataframe(x) and (column_types is not None or _needs_columns(x)):
         if kind not in (None, "tabular"):
             raise ValueError(f"kind={kind!r} does not fit a DataFrame with typed columns; "
@@ -131,6 +151,12 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
     check_lengths(xv, yv, "validation x", "validation y")
     yv_enc = encode_targets(yv, task, "validation y")
     return PreparedData(x_arr, y_enc, xv, yv_enc, task, note)
+
+
+def _ragged_validation(validation_data) -> bool:
+    """Whether `validation_data` is `(x_val, y_val)` with `x_val` unequal-length series."""
+    return (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2
+            and ragged_series.is_ragged(validation_data[0]))
 
 
 def _resolve_source(x, y):

@@ -37,6 +37,16 @@ class TaskSpec:
         columns: For a DataFrame with text, categories or missing values, the
             schema: one `kerasnas.data.columns.Column` per column, saying how
             it is encoded (or why it was dropped). None otherwise.
+        max_length: For unequal-length series (`kerasnas.data.ragged`), the
+            longest series' length `L_max`, which `input_shape` has and every
+            series is brought to; None for fixed-shape data. `raw_shape` is then
+            `(None, C)` (or `(None,)` for 1-D series): the result's model takes
+            any length.
+        min_length: The shortest training series' length (ragged input only).
+        ragged_method: How series reach `max_length`: `"resample"` or `"pad"`
+            (ragged input only).
+        pad_values: With `"pad"`, the padding value of each channel (the
+            training series' channel means).
 
     Example:
 
@@ -55,8 +65,14 @@ class TaskSpec:
     raw_shape: tuple | None = None
     raw_dtype: str | None = None
     columns: tuple | None = None
+    max_length: int | None = None
+    min_length: int | None = None
+    ragged_method: str | None = None
+    pad_values: tuple | None = None
 
     def __post_init__(self):
+        if self.pad_values is not None:  # from JSON: a list
+            object.__setattr__(self, "pad_values", tuple(float(v) for v in self.pad_values))
         if self.columns is not None:  # from JSON: dicts back into Columns
             from kerasnas.data.columns import Column
 
@@ -101,7 +117,16 @@ class TaskSpec:
             what = f"{self.num_classes} classes"
         else:
             what = f"{self.output_dim} target(s)"
-        return f"{self.kind} {self.problem}, input {tuple(self.input_shape)}, {what}"
+        shape = f"{tuple(self.input_shape)}{self.length_note}"
+        return f"{self.kind} {self.problem}, input {shape}, {what}"
+
+    @property
+    def length_note(self) -> str:
+        """For unequal-length series, e.g. `" (series of 75-150 steps, resampled to 150)"`."""
+        if self.max_length is None:
+            return ""
+        how = "resampled to" if self.ragged_method == "resample" else "padded at the end to"
+        return f" (series of {self.min_length}-{self.max_length} steps, {how} {self.max_length})"
 
 
 @dataclasses.dataclass

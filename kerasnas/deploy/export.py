@@ -15,6 +15,13 @@ Every artifact takes examples exactly as the user trained with (`input_shape`,
 `input_dtype`: `(N, 8, 8)` digits, not the model's `(N, 8, 8, 1)`); the cast and
 the channel axis happen inside (`deployment_model`).
 
+A model of unequal-length series (`kerasnas.data.ragged`: its first layer is a
+`ResampleSeries` / `PadSeries`) takes `(N, T, C)` of any length T, each series
+padded with NaN after its end: so do the `.keras` file and the SavedModel (its
+signature is `(None, None, C)`). TFLite needs a fixed shape: the `.tflite` file
+takes `(N, L_max, C)`, each series NaN-padded to `L_max`; a longer series must
+be resampled (`kerasnas.data.ragged.resample`) or cropped first (a warning says so).
+
 Example:
 
 >>> from kerasnas.deploy.export import export_model
@@ -94,6 +101,7 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
                          "--version in the CLI) or remove it (TF Serving never overwrites a "
                          "version).")
     classification = classes is not None or is_classifier(model)
+    tflite_source = (model, input_shape)
     model = deployment_model(model, input_shape, input_dtype, input_name=input_name)
     directory.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -104,7 +112,9 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
             model, directory / name / str(version), classes=classes, input_name=input_name,
             classification=classification)
     if "tflite" in formats:
-        paths["tflite"] = export_tflite(_tflite_part(model), directory / f"{name}.tflite")
+        paths["tflite"] = export_tflite(_tflite_part(model, *tflite_source, input_dtype,
+                                                     input_name),
+                                        directory / f"{name}.tflite")
     return paths
 
 
@@ -161,12 +171,17 @@ def deployment_model(model, input_shape=None, input_dtype=None, *, input_name="i
 
     if takes_columns(model):  # a typed table takes its named columns as they are
         return model
-    model_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    shape = model_shape if input_shape is None else tuple(int(d) for d in input_shape)
+    model_shape = _dims(model.inputs[0].shape[1:])
+    shape = model_shape if input_shape is None else _dims(input_shape)
     dtype = np.dtype("float32" if input_dtype is None else input_dtype)
     if dtype.kind not in "biuf":
         raise ValueError(f"input_dtype must be a numeric dtype, got {input_dtype!r}.")
-    if math.prod(shape) != math.prod(model_shape):
+    if None in model_shape or None in shape:  # any length: only a channel axis of 1 may differ
+        if shape != model_shape and shape + (1,) != model_shape:
+            raise ValueError(f"input_shape {shape} does not fit the model's input "
+                             f"{model_shape}; pass the model's shape or drop its last axis "
+                             "of 1.")
+    elif math.prod(shape) != math.prod(model_shape):
         raise ValueError(f"input_shape {shape} has {math.prod(shape)} values per example but the "
                          f"model takes {model_shape} ({math.prod(model_shape)} values).")
     if shape == model_shape and dtype == np.float32:
@@ -174,8 +189,14 @@ def deployment_model(model, input_shape=None, input_dtype=None, *, input_name="i
     inputs = keras.Input(shape, dtype=dtype.name, name=input_name)
     x = inputs if dtype == np.float32 else keras.ops.cast(inputs, "float32")
     if shape != model_shape:
-        x = keras.layers.Reshape(model_shape, name="to_model_shape")(x)
+        target = model_shape if None not in model_shape else (-1,) + model_shape[1:]
+        x = keras.layers.Reshape(target, name="to_model_shape")(x)
     return keras.Model(inputs, model(x), name=f"{model.name}_deploy")
+
+
+def _dims(shape) -> tuple:
+    """A per-example shape as ints, None where any size goes (a series' length)."""
+    return tuple(None if d is None else int(d) for d in shape)
 
 
 def export_saved_model(model, path, *, classes=None, input_name="inputs",
@@ -209,25 +230,29 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs",
     if path.exists() and any(path.iterdir()):
         raise ValueError(f"{path} already exists and is not empty; choose another version or "
                          "remove it (TF Serving never overwrites a version).")
-    input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    input_shape = _dims(model.inputs[0].shape[1:])
     signature = [tf.TensorSpec((None,) + input_shape, model.inputs[0].dtype, name=input_name)]
     if classification is None:
         classification = classes is not None or is_classifier(model)
 
     # The signature's static shape is not enforced on requests, and a wrong rank must not
     # reach a shape comparison (it fails without saying what was expected): compare both
-    # shapes padded with -1 to one length instead.
+    # shapes padded with -1 to one length instead (-2: any size, a series' length).
     width = len(input_shape) + 8
-    expected = tf.constant(list(input_shape) + [-1] * (width - len(input_shape)), tf.int32)
+    expected = tf.constant([-2 if d is None else d for d in input_shape]
+                           + [-1] * (width - len(input_shape)), tf.int32)
+    shown = ", ".join("T" if d is None else str(d) for d in input_shape)
 
     def checked(x):
         shape = tf.shape(x)
         padded = tf.concat([shape[1:], tf.fill([width], -1)], axis=0)[:width]
-        ok = tf.reduce_all(tf.equal(padded, expected))
+        ok = tf.reduce_all(tf.equal(padded, expected)
+                           | (tf.equal(expected, -2) & tf.greater_equal(padded, 0)))
         check = tf.debugging.Assert(ok, [
-            f"kerasnas: each example must have shape {input_shape} "
-            f"(a request of shape (N, {', '.join(map(str, input_shape))})); "
-            "got a request of shape", shape])
+            f"kerasnas: each example must have shape ({shown}) "
+            f"(a request of shape (N, {shown})"
+            + ("; T: any length, NaN after each series' end" if None in input_shape else "")
+            + "); got a request of shape", shape])
         # The model's ops must wait for the check: without the dependency they may run first
         # and fail on the shape without saying what was expected (seen once in 3 runs).
         with tf.control_dependencies([check]):
@@ -265,17 +290,33 @@ def export_saved_model(model, path, *, classes=None, input_name="inputs",
     return str(path)
 
 
-def _tflite_part(model):
+def _tflite_part(model, source=None, input_shape=None, input_dtype=None, input_name="inputs"):
     """What TFLite can convert: a typed table's network without its column encoder.
 
     String lookups are not TFLite builtins, so for a model taking named columns
     the `.tflite` file takes the encoded float32 rows instead (with a warning).
+    A model of unequal-length series (`source`, before `deployment_model`) is
+    converted at its fixed training length `L_max` (with a warning).
     """
+    import warnings
+
+    from kerasnas.data.ragged import fixed_length, takes_series
     from kerasnas.data.tabular import numeric_part, takes_columns
 
+    if source is not None and takes_series(source):
+        fixed = fixed_length(source)
+        length = int(fixed.inputs[0].shape[1])
+        shape = None if input_shape is None else (length,) + _dims(input_shape)[1:]
+        warnings.warn(f"TFLite takes a fixed shape: the .tflite file takes series of exactly "
+                      f"{length} steps (the longest training series); pad each shorter series "
+                      "with NaN after its end (the model resamples / pads it as in training) "
+                      f"and resample a longer one to {length} steps first "
+                      "(kerasnas.data.ragged.resample; with ragged='pad', crop it). The "
+                      "SavedModel and the .keras file take any length.", UserWarning,
+                      stacklevel=3)
+        return deployment_model(fixed, shape, input_dtype, input_name=input_name)
     if not takes_columns(model):
         return model
-    import warnings
 
     warnings.warn("TFLite has no string lookups: the .tflite file holds the network behind the "
                   "column encoder and takes encoded float32 rows; serve raw columns with the "
