@@ -167,7 +167,8 @@ def test_search_with_ensemble_returns_one_model_serving_the_top_k(tmp_path):
     x, y = load_breast_cancer(return_X_y=True)
     result = kerasnas.search(x[:320], y[:320], space="dense", strategy="random", max_trials=3,
                              epochs=1, min_steps=0, ensemble=2, seed=1, verbose=0,
-                             directory=str(tmp_path / "run"), max_layers=1, units=(8,))
+                             directory=str(tmp_path / "run"), max_layers=1, units=(8,),
+                             baseline_fallback=False)  # the ensemble, even if a baseline wins
     members = ensemble_members(result.model)
     assert [m.name for m in members] == ["member_0", "member_1"]
     x_new = x[320:340]

@@ -162,7 +162,7 @@ def test_search_with_prescreen_and_downscale_records_both(tmp_path, digits):
         widths=(8, 16), max_layers=2, max_trials=2, epochs=1, min_steps=0, cv_folds=None,
         seed=1, verbose=0, directory=tmp_path / "run", prescreen="params",
         prescreen_fraction=0.5, downscale={"width": 0.5, "resolution": 0.5},
-        curve_stopping=True)
+        curve_stopping=True, baseline_fallback=False)  # the refit full-size model, not a baseline
     finished = [t for t in result.history if t.status == "COMPLETED"]
     assert len(result.history) == 2
     for record in finished:

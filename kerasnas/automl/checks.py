@@ -143,7 +143,7 @@ class CheckedArgs(NamedTuple):
 def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stopping,
                       refit_epochs, verbose, seed, train_fraction, strategy_args, strategy, space,
                       space_args, lr_schedule, min_steps, cv_folds, ensemble,
-                      estimation=None) -> CheckedArgs:
+                      estimation=None, baseline_fallback=True) -> CheckedArgs:
     """Checks every argument of `kerasnas.search` that needs no data; raises on the first bad one."""
     from kerasnas.infra.validation import validate_budget, validate_choice
     from kerasnas.tuner.recipe import SCHEDULES
@@ -169,6 +169,7 @@ def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stop
     if cv_folds not in ("auto", None):
         _check_int(cv_folds, "cv_folds", minimum=2)
     _check_int(ensemble, "ensemble")
+    check_baseline_fallback(baseline_fallback)
     strategy = _check_strategy(strategy)
     space, space_class = check_space(space, space_args)
     from kerasnas.darts.one_liner import check_space as check_darts_space
@@ -179,6 +180,17 @@ def check_search_args(*, max_trials, time_budget, epochs, batch_size, early_stop
     estimation = check_estimation(**(estimation or {}), strategy=strategy, epochs=epochs,
                                   cv_folds=cv_folds)  # halving, prescreen, predictor, ...
     return CheckedArgs(max_trials, time_budget, epochs, strategy, space, space_class, estimation)
+
+
+def check_baseline_fallback(value) -> bool:
+    """`search(baseline_fallback=...)` must be True or False; a clear error otherwise."""
+    if type(value).__name__ == "bool_":  # numpy's True / False
+        value = bool(value)
+    if not isinstance(value, bool):
+        raise TypeError(f"baseline_fallback must be True (return the better baseline when the "
+                        f"searched model does not beat it) or False (keep the searched model "
+                        f"and only warn); got {value!r}.")
+    return value
 
 
 def check_tuner_features(features) -> list:

@@ -36,7 +36,7 @@ from kerasnas.automl.checks import (
     resolve_max_trials,
     resolve_objective,
 )
-from kerasnas.automl.finish import finish_search, folds_for
+from kerasnas.automl.finish import compute_baselines, finish_search, folds_for
 from kerasnas.automl.names import DEFAULT_ROOT, RESULT_DIR
 from kerasnas.automl.selection import check_select
 from kerasnas.estimation.search_options import apply_estimation, finish_estimation, tuner_arguments
@@ -53,7 +53,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            lr_schedule="cosine", min_steps=300, cv_folds="auto", ensemble=1, tensorboard=None,
            curve_stopping=False, halving=None, prescreen=None, prescreen_fraction=0.5,
            predictor=None, downscale=None, keep_checkpoints=None, trials_per_process=None,
-           select="auto", tuner_features=None, **space_args):
+           select="auto", tuner_features=None, ragged="pad", baseline_fallback=True,
+           **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
     Every argument is checked, and the data validated, before any training.
@@ -62,7 +63,15 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         x: Examples: a numpy array (images `(N, H, W[, C])`, sequences
             `(N, L[, C])` or tabular `(N, D)`), a pandas DataFrame, a
             `tf.data.Dataset` of `(x, y)` pairs, or `"tfds:NAME"` (then `y`
-            is None). See `kerasnas.data.prepare_data`.
+            is None). See `kerasnas.data.prepare_data`. Sequences of different
+            lengths (aeon's / sktime's unequal-length data sets) come as a list
+            of `(L_i, C)` (or `(L_i,)`) arrays, time steps first; each is
+            brought to the longest length `L_max` as `ragged` says, and the
+            returned model (and its `.keras` / SavedModel) takes any length:
+            a batch `(N, T, C)` with NaN after each series' end (`result.predict`
+            takes the list itself). Series longer than `L_max` are cropped to
+            their first `L_max` steps (`"resample"`: resampled down). See
+            `kerasnas.data.ragged`.
         y: Targets: class labels of any type (classification) or floats
             (regression); one-hot labels are accepted. Default None.
         validation_data: `(x_val, y_val)`, or None (default) to split
@@ -141,6 +150,15 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             split ranks by noise; above, the best), `"best"` or `"one_se"`
             (the rule at any size); with `ensemble` > 1, `downscale` or `halving`
             the best by score are refit. See `kerasnas.automl.selection`.
+        baseline_fallback: What is returned when the searched model does not beat
+            the better of two baselines on the same validation data or folds, in
+            the objective's metric (the mean / majority class, and ridge / logistic
+            regression with cross-validated regularisation on the standardised
+            flattened features; see `kerasnas.automl.baseline`): True (default)
+            returns that baseline, fit on training + validation data, as a plain
+            Keras model (`result.returned`, e.g. `"baseline:ridge"`; a tie is no
+            win, so the simpler model is returned); False keeps the searched model.
+            Either way `result.warnings`, the summary and the report say so.
         refit: Retrain the best architecture from scratch on training +
             validation data (default True); False keeps the search's trained copy.
         refit_epochs: Epochs of the refit: `"auto"` (default: as many as the
@@ -155,6 +173,11 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         column_types: For a DataFrame, `{column: type}` overriding the inferred
             column types (`"numeric"`, `"categorical"`, `"boolean"`, `"drop"`;
             default None: inferred, see `kerasnas.data.columns`).
+        ragged: For `x` a list of unequal-length series, how each reaches
+            `L_max`: `"pad"` (default: its steps, then its channel's training
+            mean, i.e. 0 after normalisation, up to `L_max`; better on the
+            measured data, see `benchmarks/README.md`) or `"resample"` (linear
+            interpolation to `L_max` steps, first and last steps kept).
         strategy_args: Extra keyword arguments for the strategy's constructor,
             e.g. `{"population_size": 10}` (default None).
         latency_budget_ms, size_budget_bytes: Hard limits on each candidate's
@@ -192,15 +215,16 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     tuner_features = check_tuner_features(tuner_features)
     if trials_per_process is not None:
         return recycle.search_in_children(search, locals(), trials_per_process)
+    started = time.monotonic()  # the budget covers the whole call, TensorFlow's import included
     quiet.import_tensorflow()
-    started = time.monotonic()
     max_trials = resolve_max_trials(max_trials, time_budget)
     checked = check_search_args(
         max_trials=max_trials, time_budget=time_budget, epochs=epochs, batch_size=batch_size,
         early_stopping=early_stopping, refit_epochs=refit_epochs, verbose=verbose, seed=seed,
         train_fraction=train_fraction, strategy_args=strategy_args, strategy=strategy,
         space=space, space_args=space_args, lr_schedule=lr_schedule, min_steps=min_steps,
-        cv_folds=cv_folds, ensemble=ensemble, estimation=dict(
+        cv_folds=cv_folds, ensemble=ensemble, baseline_fallback=baseline_fallback,
+        estimation=dict(
             curve_stopping=curve_stopping, halving=halving, prescreen=prescreen, refit=refit,
             prescreen_fraction=prescreen_fraction, predictor=predictor, downscale=downscale))
     max_trials, time_budget, epochs = checked.max_trials, checked.time_budget, checked.epochs
@@ -215,7 +239,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
 
     data = prepare_data(x, y, validation_data=validation_data,
                         validation_split=validation_split, seed=seed, kind=kind, problem=problem,
-                        column_types=column_types)
+                        column_types=column_types, ragged=ragged)
     if verbose and data.note:
         print(data.note, flush=True)  # how the input kind (or the table schema) was inferred
     task = data.task
@@ -261,6 +285,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     directory = Path(directory)
     check_or_write_meta(directory, settings, overwrite)
 
+    # The baselines before the search, so that the budget covers them; they also stand in when
+    # no trial finishes within it.
+    baselines = compute_baselines(data, folds, oracle.objective.name)
     deadline = None if time_budget is None else started + time_budget
     # Keep time for the refit (1.25x the slowest trial's expected refit per member), then
     # the caller's own features.
@@ -268,7 +295,10 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     features += list(tuner_features or [])
     tuner = NASTuner(oracle, hypermodel, epochs=epochs,
                      batch_size=32 if batch_size == "auto" else batch_size,
-                     time_budget=None if deadline is None else deadline - time.monotonic(),
+                     # A budget spent before the search (TensorFlow's import on a loaded
+                     # machine) stops it before its first trial instead of failing here.
+                     time_budget=None if deadline is None else max(deadline - time.monotonic(),
+                                                                   1e-6),
                      train_fraction=train_fraction, early_stopping=early_stopping,
                      verbose=verbose, directory=str(directory.parent),
                      project_name=directory.name, overwrite=False, hardware=hardware,
@@ -283,7 +313,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
                            batch_size=batch_size, ensemble=ensemble, folds=tuner.cv_folds,
                            deadline=deadline, verbose=verbose, directory=directory,
                            search_time=search_time, budget=(max_trials, time_budget),
-                           estimation=estimation, select=select)
+                           estimation=estimation, select=select,
+                           baseline_fallback=baseline_fallback, baselines=baselines)
     if verbose:
         print(f"Done in {time.monotonic() - started:.0f} s; result saved to "
               f"{directory / RESULT_DIR}", flush=True)

@@ -61,6 +61,7 @@ def render_report(result) -> str:
     task = result.task
     facts = [
         ("Task", f"{task.kind} {task.problem}, input {tuple(task.input_shape)}"
+                 + getattr(task, "length_note", "")
                  + (f", {task.num_classes} classes" if task.num_classes else "")),
         ("Trials", f"{len(result.history)} ({len(finished) - cut} finished"
                    + (f", {cut} cut by the time budget" if cut else "")
@@ -75,10 +76,19 @@ def render_report(result) -> str:
         from kerasnas.automl.selection import describe
 
         facts[-1] = ("Returned architecture", f"{result.architecture}: {describe(selection)}")
+    returned = getattr(result, "returned", "search") or "search"
+    if returned != "search":
+        facts[-1] = ("Best searched architecture (not returned)", facts[-1][1])
+        facts.append(("Returned model", f"{returned}: the searched architecture did not beat "
+                                        "this baseline on the validation data (pass "
+                                        "baseline_fallback=False to keep it)"))
     baselines = getattr(result, "baselines", None)
     if baselines:
-        facts.append(("Baselines (same validation data)",
-                      ", ".join(f"{k} {v:.4f}" for k, v in baselines.items())))
+        metric = getattr(result, "baseline_metric", None)
+        described = result.describe_baselines() if hasattr(result, "describe_baselines") else \
+            ", ".join(f"{k} {v:.4f}" for k, v in baselines.items())
+        facts.append((f"Baselines (same validation data{f', {metric}' if metric else ''})",
+                      described))
     for warning in getattr(result, "warnings", None) or ():
         facts.append(("Warning", warning))
     if result.directory:
@@ -112,7 +122,9 @@ def render_report(result) -> str:
                          "supernet epoch, and the last epoch edge by edge.")
     drawing = ""
     if result.architecture is not None:
-        drawing = ("<h2>Best architecture</h2><div class='drawing'>"
+        title = "Best architecture" if returned == "search" else \
+            "Best searched architecture (not the returned model)"
+        drawing = (f"<h2>{title}</h2><div class='drawing'>"
                    + result.plot_architecture().svg + "</div>")
 
     rows = []

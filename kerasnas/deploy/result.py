@@ -81,10 +81,19 @@ class SearchResult:
     """The outcome of a search: the refit best model and the record of every trial.
 
     Attributes:
-        model: The best architecture's Keras model, refit on train + validation
-            data (or the search's own trained copy with `refit=False`). Its
-            preprocessing (normalisation) is built in: it takes raw features.
-        architecture: The best `Architecture`.
+        model: The returned Keras model (`returned` says which): the best
+            architecture's, refit on train + validation data (or the search's own
+            trained copy with `refit=False`), or, when that architecture did not
+            beat a baseline on the validation data, the better baseline fit on the
+            same data (`search(baseline_fallback=False)` keeps the searched one).
+            Its preprocessing (normalisation) is built in: it takes raw features.
+        returned: Which model `model` is: `"search"` (the searched architecture, or
+            the ensemble of the best ones), or `"baseline:mean"`,
+            `"baseline:majority"` (the trivial baselines: a `Dense` with a zero
+            kernel and the mean / the classes' log-priors as bias),
+            `"baseline:ridge"`, `"baseline:logistic"` (Flatten -> Normalization ->
+            Dense holding the fitted coefficients; `kerasnas.automl.baseline`).
+        architecture: The best searched `Architecture` (also when a baseline is returned).
         task: The `kerasnas.data.TaskSpec` the search inferred.
         objective: `{"name": ..., "direction": "max" | "min"}`.
         history: Every trial, in the order they ran (the search trajectory).
@@ -92,8 +101,13 @@ class SearchResult:
         refit_history: The refit's Keras `History.history` dict (per-epoch metrics).
         stopped_by: `"max_trials"` or `"time_budget"`.
         baselines: Scores of the trivial and linear baselines on the same
-            validation data (`kerasnas.automl.baseline`), e.g. `{"trivial": 0.5,
+            validation data or folds, in the objective's metric
+            (`baseline_metric`; `kerasnas.automl.baseline`), e.g. `{"trivial": 0.5,
             "linear": 0.81}`; empty if not computed.
+        baseline_models: How each baseline was fit, e.g. `{"trivial": {"model":
+            "mean"}, "linear": {"model": "ridge", "alpha": 12.6}}` (the
+            regularisation its inner cross-validation chose).
+        baseline_metric: `"accuracy"`, `"mse"`, `"mae"` or `"crossentropy"`, or None.
         warnings: What the user must know about the result, e.g. that it is
             no better than a baseline; shown by `summary()` and the report.
         search_time: Wall-clock seconds of the search phase (without the refit).
@@ -105,8 +119,10 @@ class SearchResult:
 
     def __init__(self, *, model, architecture, task, objective, history, refit_history=None,
                  stopped_by=None, search_time=None, directory=None, baselines=None,
-                 warnings=None, darts=None, estimation=None, selection=None):
+                 warnings=None, darts=None, estimation=None, selection=None, returned=None,
+                 baseline_models=None, baseline_metric=None):
         self.model = model
+        self.returned = returned or "search"
         self.architecture = architecture
         self.task = task
         self.objective = dict(objective)
@@ -116,6 +132,8 @@ class SearchResult:
         self.search_time = search_time
         self.directory = None if directory is None else str(directory)
         self.baselines = dict(baselines or {})
+        self.baseline_models = dict(baseline_models or {})
+        self.baseline_metric = baseline_metric
         self.warnings = list(warnings or [])
         self.darts = darts if darts is not None else _darts_record(self.directory)
         #: What the cheaper estimation did (`kerasnas.estimation.search_options`): its settings,
@@ -173,12 +191,30 @@ class SearchResult:
         if self.selection:
             from kerasnas.automl.selection import describe
 
-            lines.append(f"returned: {describe(self.selection)}")
+            label = "returned" if self.returned == "search" else "selected trial"
+            lines.append(f"{label}: {describe(self.selection)}")
         if self.baselines:
-            lines.append("baselines on the same validation data: " + ", ".join(
-                f"{k} {v:.4f}" for k, v in self.baselines.items()))
+            lines.append(f"baselines on the same validation data{self._metric_note()}: "
+                         + self.describe_baselines())
+        if self.returned != "search":
+            lines.append(f"returned: {self.returned}, not the searched architecture (it did "
+                         "not beat this baseline; search(baseline_fallback=False) keeps it)")
         lines += [f"WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+    def _metric_note(self) -> str:
+        return f" ({self.baseline_metric})" if self.baseline_metric else ""
+
+    def describe_baselines(self) -> str:
+        """E.g. `"trivial (mean) 1.0214, linear (ridge, alpha=31.6) 0.8123"`."""
+        parts = []
+        for key, value in self.baselines.items():
+            info = dict(self.baseline_models.get(key) or {})
+            name = info.pop("model", None)
+            how = ", ".join([str(name), *(f"{k}={v:.3g}" for k, v in info.items()
+                                          if is_finite_number(v))]) if name else ""
+            parts.append(f"{key} ({how}) {value:.4f}" if how else f"{key} {value:.4f}")
+        return ", ".join(parts)
 
     # --------------------------------------------------------- prediction
     def predict_proba(self, x, batch_size: int = 256) -> np.ndarray:
@@ -265,6 +301,9 @@ class SearchResult:
             "search_time": self.search_time,
             "directory": self.directory,
             "baselines": self.baselines,
+            "baseline_models": self.baseline_models,
+            "baseline_metric": self.baseline_metric,
+            "returned": self.returned,
             "warnings": self.warnings,
             "darts": self.darts,
             "estimation": self.estimation,
@@ -308,7 +347,9 @@ class SearchResult:
                    search_time=data["search_time"], directory=data["directory"],
                    baselines=data.get("baselines"), warnings=data.get("warnings"),
                    darts=data.get("darts"), estimation=data.get("estimation"),
-                   selection=data.get("selection"))
+                   selection=data.get("selection"), returned=data.get("returned"),
+                   baseline_models=data.get("baseline_models"),
+                   baseline_metric=data.get("baseline_metric"))
 
     def plot_architecture(self):
         """The best architecture drawn as SVG (a `kerasnas.viz.Drawing`; `.save("a.svg")`).
@@ -331,8 +372,9 @@ class SearchResult:
     def __repr__(self):
         best = self.best_trials(1)
         score = f"{best[0].score:.4f}" if best else "n/a"
+        returned = "" if self.returned == "search" else f", returned={self.returned!r}"
         return (f"SearchResult({len(self.history)} trials, best {self.objective['name']}="
-                f"{score}, architecture={str(self.architecture)!r})")
+                f"{score}, architecture={str(self.architecture)!r}{returned})")
 
 
 def as_model_input(x, task) -> np.ndarray:
@@ -340,8 +382,14 @@ def as_model_input(x, task) -> np.ndarray:
 
     Accepts a numpy array (a missing trailing channel axis of size 1 is added)
     or a pandas DataFrame (its `task.feature_names` columns are used). For a
-    typed table (`task.columns`), `{column input name: (N,) array}` instead.
+    typed table (`task.columns`), `{column input name: (N,) array}` instead. For
+    unequal-length series (`task.max_length`), a list of series (or a NaN-tailed
+    array) as the `(N, T, C)` batch of `kerasnas.data.ragged.model_input`.
     """
+    if getattr(task, "max_length", None) is not None:
+        from kerasnas.data.ragged import model_input
+
+        return model_input(x, task)
     if task.columns is not None:
         from kerasnas.data.columns import column_inputs
 
