@@ -279,6 +279,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     }
     if hardware is not None:
         settings["hardware"] = repr(hardware)
+    if task.max_length is not None:  # trials trained on padded and on resampled series differ
+        settings["task"]["ragged"] = [task.ragged_method, task.max_length]
     if directory is None:
         run_key = fingerprint(settings, data)
         directory = Path(DEFAULT_ROOT) / f"{hypermodel.encoding.name}-{strategy_name}-{run_key}"
