@@ -77,6 +77,7 @@ def main(run_dir, max_trials=6, strategy="evolution"):
     result = kerasnas.search(
         x, y, max_trials=max_trials, strategy=strategy, space="dense", seed=3, epochs=2,
         min_steps=0, cv_folds=None, early_stopping=None, directory=run_dir / "search",
+        baseline_fallback=False,  # the refit is one of the phases a kill lands in
         strategy_args={"population_size": 3, "sample_size": 2} if strategy == "evolution"
         else None)
     print("EXPORT", flush=True)
