@@ -227,3 +227,26 @@ def test_a_tuner_trial_of_a_rocket_model_is_one_solve(tmp_path):
     best = tuner.load_model(trial)                       # the checkpoint holds the solved head
     assert np.mean(np.argmax(best.predict(x[40:], verbose=0), axis=1) == y[40:]) == \
         trial.metrics.get_last_value("val_accuracy")
+
+
+def test_overlapping_windows_of_one_series_validate_in_time_order():
+    from kerasnas.data import prepare_data
+    from kerasnas.data.splits import sliding_windows
+    from kerasnas.tuner.crossval import folds_of
+
+    rng = np.random.default_rng(0)
+    series = np.cumsum(rng.normal(size=400))
+    x = np.stack([series[i:i + 30] for i in range(0, 300, 2)])      # stride 2
+    y = np.array([series[i + 33] for i in range(0, 300, 2)])
+    assert sliding_windows(x) and sliding_windows(x[..., None])
+    assert not sliding_windows(x[rng.permutation(len(x))])
+    assert not sliding_windows(rng.normal(size=(150, 30)))
+    data = prepare_data(x, y, seed=0, kind="sequence")
+    np.testing.assert_allclose(data.x_val[..., 0], x[-len(data.x_val):], rtol=1e-6)  # last 20 %
+    folds = folds_of(x[..., None], y, 5, seed=3)
+    for train, val in folds:
+        assert np.all(np.diff(val) == 1)                                     # one block each
+        assert len(set(train) & set(val)) == 0
+    # Classification and shuffled data keep the usual random, stratified splits.
+    shuffled = prepare_data(x[rng.permutation(len(x))], y, seed=0, kind="sequence")
+    assert not np.array_equal(np.sort(shuffled.y_val), np.sort(y[-len(shuffled.y_val):]))

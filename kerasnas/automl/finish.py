@@ -205,8 +205,8 @@ def compute_baselines(data, folds, objective_name):
     index_folds = None
     if folds:
         y_all = np.concatenate([data.y_train, data.y_val])
-        index_folds = crossval.fold_indices(y_all, folds, seed=0,
-                                            stratify=task.problem == "classification")
+        x_all = np.concatenate([data.x_train, data.x_val])
+        index_folds = crossval.folds_of(x_all, y_all, folds, seed=0)
     metric = baseline.metric_for(objective_name, task.problem)
     try:
         return baseline.evaluate(data.x_train, data.y_train, data.x_val, data.y_val, task.problem,

@@ -132,7 +132,7 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
     task = dataclasses.replace(task, raw_shape=raw_shape, raw_dtype=raw_dtype)
 
     if validation_data is None:
-        train_idx, val_idx = split_indices(y_enc, task, validation_split, seed)
+        train_idx, val_idx = split_indices(y_enc, task, validation_split, seed, x=x_arr)
         return PreparedData(x_arr[train_idx], y_enc[train_idx], x_arr[val_idx],
                             y_enc[val_idx], task, note)
 

@@ -58,17 +58,21 @@ def check_folds(folds):
     return int(folds)
 
 
-def fold_indices(y, folds, seed=0, stratify=True):
+def fold_indices(y, folds, seed=0, stratify=True, contiguous=False):
     """`[(train_index, validation_index), ...]` for `folds` folds of `y`.
 
     Classification labels (`stratify=True`) are spread evenly over the folds,
-    class by class; every fold keeps at least one training example.
+    class by class; every fold keeps at least one training example. With
+    `contiguous=True` each fold validates one block of consecutive examples
+    (overlapping windows of a series, see `kerasnas.data.splits`).
     """
     n = len(y)
     folds = min(int(folds), n)
     rng = np.random.default_rng(seed)
     assignment = np.empty(n, dtype=int)
-    if stratify:
+    if contiguous:
+        assignment[:] = np.arange(n) * folds // n
+    elif stratify:
         offset = 0
         for label in np.unique(y):
             members = rng.permutation(np.flatnonzero(y == label))
@@ -102,15 +106,24 @@ class CrossValidation(TunerFeature):
         return run_folds(tuner, trial, x, y, validation_data, fit_kwargs, self.folds)
 
 
+def folds_of(x_all, y_all, folds, seed):
+    """The folds of `(x_all, y_all)` (training then validation data): stratified for class
+    labels, contiguous blocks for a regression on overlapping windows of one series."""
+    from kerasnas.data.splits import sliding_windows
+
+    stratify = np.issubdtype(y_all.dtype, np.integer) and y_all.ndim == 1
+    contiguous = not stratify and sliding_windows(x_all)
+    return fold_indices(y_all, folds, seed, stratify and not contiguous, contiguous=contiguous)
+
+
 def run_folds(tuner, trial, x, y, validation_data, fit_kwargs, folds):
     """Runs `trial` on each of `folds` folds through `tuner.fit_trial`; returns the mean metrics."""
     x_val, y_val = validation_data[:2]
     x_all = np.concatenate([x, x_val])
     y_all = np.concatenate([y, y_val])
-    stratify = np.issubdtype(y_all.dtype, np.integer) and y_all.ndim == 1
     seed = zlib.crc32(trial.trial_id.encode())  # str hash() changes between processes
     per_fold, fold_times = [], []
-    for train, val in fold_indices(y_all, folds, seed, stratify):
+    for train, val in folds_of(x_all, y_all, folds, seed):
         left = tuner.time_left()
         if not another_fold_fits(None if left is None else left - tuner.reserved_time(),
                                  fold_times):
