@@ -206,7 +206,7 @@ def compute_baselines(data, folds, objective_name):
     if folds:
         y_all = np.concatenate([data.y_train, data.y_val])
         x_all = np.concatenate([data.x_train, data.x_val])
-        index_folds = crossval.folds_of(x_all, y_all, folds, seed=0)
+        index_folds = crossval.folds_of(x_all, y_all, folds, seed=crossval.FOLD_SEED)
     metric = baseline.metric_for(objective_name, task.problem)
     try:
         return baseline.evaluate(data.x_train, data.y_train, data.x_val, data.y_val, task.problem,
