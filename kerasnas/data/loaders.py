@@ -159,3 +159,15 @@ def dataset_to_arrays(dataset, name):
     if batched:
         return np.concatenate(xs), np.concatenate(ys)
     return np.stack(xs), np.stack(ys)
+
+
+def validation_source(validation_data):
+    """`(x_val, y_val)` of `validation_data`: a pair as given, or a `tf.data.Dataset`'s arrays."""
+    from kerasnas.data.adapters import is_tf_dataset
+
+    if is_tf_dataset(validation_data):
+        return dataset_to_arrays(validation_data, "validation_data")
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise TypeError("validation_data must be a tuple (x_val, y_val) or a tf.data.Dataset of "
+                        f"(x, y) pairs; got {type(validation_data).__name__}.")
+    return validation_data

@@ -20,7 +20,7 @@ from kerasnas.data.columns import as_frame as _as_frame
 from kerasnas.data.columns import needs_columns as _needs_columns
 from kerasnas.data.inference import infer_task, shape_for_kind
 from kerasnas.data.labels import encode_targets
-from kerasnas.data.loaders import dataset_to_arrays, load_dataset
+from kerasnas.data.loaders import dataset_to_arrays, load_dataset, validation_source
 from kerasnas.data.splits import split_indices
 from kerasnas.data.task import KINDS, PROBLEMS, PreparedData
 from kerasnas.infra.validation import validate_choice
@@ -136,7 +136,7 @@ def prepare_data(x, y=None, *, validation_data=None, validation_split=0.2, seed=
         return PreparedData(x_arr[train_idx], y_enc[train_idx], x_arr[val_idx],
                             y_enc[val_idx], task, note)
 
-    x_val, y_val = _validation_source(validation_data)
+    x_val, y_val = validation_source(validation_data)
     if feature_names is not None and is_dataframe(x_val):
         missing = [c for c in feature_names if c not in x_val.columns]
         if missing:
@@ -183,15 +183,6 @@ def _resolve_source(x, y):
                              f"{list(x.columns)}.")
         return x.drop(columns=[y]), x[y]
     return x, y
-
-
-def _validation_source(validation_data):
-    if is_tf_dataset(validation_data):
-        return dataset_to_arrays(validation_data, "validation_data")
-    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        raise TypeError("validation_data must be a tuple (x_val, y_val) or a tf.data.Dataset of "
-                        f"(x, y) pairs; got {type(validation_data).__name__}.")
-    return validation_data
 
 
 def normalization_layers(prepared):

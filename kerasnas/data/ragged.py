@@ -315,9 +315,9 @@ def prepare_ragged(x, y, *, validation_data=None, validation_split=0.2, seed=Non
         train = [series[i] for i in train_idx]
         val, y_train, y_val = [series[i] for i in val_idx], y_enc[train_idx], y_enc[val_idx]
     else:
-        from kerasnas.data.prepare import _validation_source
+        from kerasnas.data.loaders import validation_source
 
-        x_val, y_val_raw = _validation_source(validation_data)
+        x_val, y_val_raw = validation_source(validation_data)
         val, _ = check_series(x_val, "validation x", channels=channels, channels_of="x's series")
         yv = as_targets(y_val_raw, "validation y")
         check_lengths(val, yv, "validation x", "validation y")
