@@ -22,7 +22,8 @@ setup(
         # Bundled digits data and Keras Tuner's Bayesian optimization.
         "scikit-learn",
         # MiniRocket's features at training time (kerasnas.spaces.kernels.fast_transform): the
-        # Keras layer's graph is 20-50x slower on CPU; the layer stays what is exported.
+        # Keras layer run eagerly is about 7x slower on CPU (8 s against 57 s for 130 series of
+        # 2,000 steps, measured); the layer stays what is exported.
         "numba",
     ],
     extras_require={

@@ -298,8 +298,9 @@ def fast_transform(x, dilations, shares, masks, biases, pooling="ppv") -> np.nda
     """`transform` compiled with numba, in parallel over series; None without numba.
 
     The same features as the layer (ties of a convolution value with a bias
-    aside, which float rounding can decide either way), 20-50 times faster on
-    CPU than the Keras graph: the search computes training features with it,
+    aside, which float rounding can decide either way), about 7 times faster on
+    CPU than running the layer eagerly (measured: 130 series of 2,000 steps, 8 s against 57 s on a
+    loaded 2-core machine): the search computes training features with it,
     the exported model keeps the layer.
     """
     global _FAST
