@@ -17,8 +17,9 @@ $(STAMP): setup.py $(VENV)/bin/python
 demo: $(STAMP)
 	$(PY) -m kerasnas.cli search --data digits --seed 1 --time-budget 150 --epochs 6 --directory demo_output --overwrite
 
+# Two workers (pytest-xdist): most tests trace and fit small models, one core each.
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow" --durations=15
+	$(PY) -m pytest -q -m "not slow" -n 2 --durations=15
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

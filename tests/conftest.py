@@ -57,3 +57,19 @@ def nb201_table(nb201_csv) -> dict:
     from kerasnas.bench.nb201 import load_nb201_table
 
     return load_nb201_table(nb201_csv)
+
+
+@pytest.fixture
+def nb201_toy():
+    """Every NB201 cell, scored by its number of 3x3 convolutions (a known landscape)."""
+    import itertools
+
+    from kerasnas.spaces.encodings import NB201Encoding
+
+    enc = NB201Encoding()
+    ops = enc.decisions[0].choices
+    table = {}
+    for values in itertools.product(ops, repeat=len(enc.decisions)):
+        arch = enc.from_hp_values({d.name: v for d, v in zip(enc.decisions, values, strict=True)})
+        table[str(arch)] = 80.0 + str(arch).count("nor_conv_3x3")
+    return enc, table

@@ -126,7 +126,7 @@ def test_auto_space_follows_the_input_kind(digits):
 
     x, y = digits
     assert auto_space(prepare_data(x, y, seed=0).task)[0] == "ResidualSpace"
-    assert auto_space(prepare_data(x.reshape(len(x), -1), y, seed=0).task)[0] == "DenseSpace"
+    assert auto_space(prepare_data(x.reshape(len(x), -1), y, seed=0).task)[0] == "TableSpace"
     seq = prepare_data(x.reshape(len(x), 8, 8), y, kind="sequence", seed=0).task
     assert auto_space(seq)[0] == "SeriesSpace"
 

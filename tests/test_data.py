@@ -186,6 +186,19 @@ def test_whole_float_labels_warn_and_classify_on_request():
     assert data.task.loss == "sparse_categorical_crossentropy"
 
 
+def test_integer_amounts_are_regression_and_integer_labels_stay_classes():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    prices = (1000 + 800 * x[:, 0] ** 2).astype(np.int64)  # a price column read from a CSV
+    with pytest.warns(UserWarning, match="amounts .regression.*problem='classification'"):
+        assert prepare_data(x, prices, seed=0).task.problem == "regression"
+    assert prepare_data(x, prices, seed=0, problem="classification").task.problem == \
+        "classification"
+    labels = np.arange(300) % 30  # 30 classes of 10 examples: labels, however many
+    assert prepare_data(x, labels, seed=0).task.problem == "classification"
+    assert prepare_data(x, np.arange(300) % 20 * 50, seed=0).task.problem == "classification"
+
+
 def test_2d_float_targets_are_multi_output_regression():
     x, _ = _blobs()
     targets = np.stack([x[:, 0] * 0.3, x[:, 1] - x[:, 2]], axis=1)

@@ -79,17 +79,11 @@ def test_zero_cost_features_of_a_space_count_parameters():
 
 
 # ------------------------------------------------- PredictorGuided acquisitions
-def _toy():
-    from tests.test_estimation_search import _nb201_toy_table
-
-    return _nb201_toy_table()
-
-
-def test_exploration_changes_the_proposals_and_still_finds_good_cells(tmp_path):
+def test_exploration_changes_the_proposals_and_still_finds_good_cells(nb201_toy, tmp_path):
     from kerasnas.bench.nb201 import run_search
     from kerasnas.estimation.guided import PredictorGuided
 
-    enc, table = _toy()
+    enc, table = nb201_toy
     runs = {}
     for acq, kappa in (("ucb", 0.0), ("its", 0.0), ("ucb", 1.0), ("ei", 0.0)):
         oracle = PredictorGuided(objective="accuracy", predictor="ranker", space=enc, seed=1,
@@ -104,10 +98,10 @@ def test_exploration_changes_the_proposals_and_still_finds_good_cells(tmp_path):
         assert max(table[a] for a in explored) >= max(table.values()) - 2
 
 
-def test_refit_every_reuses_the_predictor_and_resumes_exactly(tmp_path):
+def test_refit_every_reuses_the_predictor_and_resumes_exactly(nb201_toy, tmp_path):
     from kerasnas.estimation.guided import PredictorGuided
 
-    enc, table = _toy()
+    enc, table = nb201_toy
 
     def oracle():
         return PredictorGuided(objective="accuracy", predictor="ranker", space=enc, seed=2,

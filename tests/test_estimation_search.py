@@ -10,27 +10,12 @@ from kerasnas.estimation.fidelity import restore, set_downscale
 from kerasnas.estimation.prescreen import Prescreen
 
 
-def _nb201_toy_table():
-    """Every NB201 cell, scored by its number of 3x3 convolutions (a known landscape)."""
-    import itertools
-
-    from kerasnas.spaces.encodings import NB201Encoding
-
-    enc = NB201Encoding()
-    ops = enc.decisions[0].choices
-    table = {}
-    for values in itertools.product(ops, repeat=len(enc.decisions)):
-        arch = enc.from_hp_values({d.name: v for d, v in zip(enc.decisions, values, strict=True)})
-        table[str(arch)] = 80.0 + str(arch).count("nor_conv_3x3")
-    return enc, table
-
-
 # ------------------------------------------------------------------ pre-screen
-def test_prescreen_discards_the_bottom_fraction_and_still_trains_max_trials(tmp_path):
+def test_prescreen_discards_the_bottom_fraction_and_still_trains_max_trials(nb201_toy, tmp_path):
     from kerasnas.bench.nb201 import run_search
     from kerasnas.oracles import RegularizedEvolution
 
-    enc, table = _nb201_toy_table()
+    enc, table = nb201_toy
     score = lambda arch: float(str(arch).count("none"))  # noqa: E731 - any cheap proxy
     oracle = RegularizedEvolution(objective="accuracy", seed=3, population_size=6, sample_size=2)
     oracle.prescreen = Prescreen(score, fraction=0.5, reference=10, name="nones")
@@ -116,11 +101,11 @@ def test_downscale_resolution_shrinks_images_only():
 
 
 # --------------------------------------------------------- predictor-guided search
-def test_predictor_guided_search_finds_the_optimum_of_a_known_landscape(tmp_path):
+def test_predictor_guided_search_finds_the_optimum_of_a_known_landscape(nb201_toy, tmp_path):
     from kerasnas.bench.nb201 import run_search
     from kerasnas.estimation.guided import PredictorGuided
 
-    enc, table = _nb201_toy_table()
+    enc, table = nb201_toy
     oracle = PredictorGuided(objective="accuracy", predictor="gp", space=enc, seed=1)
     runs = run_search(oracle, table, max_trials=25, directory=str(tmp_path))
     accuracies = [acc for _, acc in runs]

@@ -48,7 +48,8 @@ def searched(tmp_path_factory):
     result = kerasnas.search(frame, label, strategy="random", max_trials=1, epochs=40,
                              early_stopping=None, seed=3, verbose=0, directory=run / "search",
                              min_steps=0, cv_folds=None,
-                             max_layers=1, units=(16,), activations=("relu",), dropouts=(0.0,))
+                             layers=(1,), widths=(16,), activations=("relu",), dropouts=(0.0,),
+                             ensembles=(1,))
     return result, frame, label, run
 
 
@@ -172,8 +173,8 @@ def test_cli_types_csv_columns(tmp_path, capsys):
     code = main(["search", "--data", str(tmp_path / "people.csv"), "--target", "buys",
                  "--column-type", "stars=numeric", "--max-trials", "1", "--epochs", "1",
                  "--seed", "0", "--strategy", "random", "--directory", str(tmp_path / "run"),
-                 "--formats", "keras", "--space-arg", "max_layers=1",
-                 "--space-arg", "units=(8,)", "--min-steps", "0", "--cv-folds", "none"])
+                 "--formats", "keras", "--space-arg", "layers=(1,)",
+                 "--space-arg", "widths=(8,)", "--min-steps", "0", "--cv-folds", "none"])
     out = capsys.readouterr().out
     assert code == 0
     assert "customer id" in out and "identifier" in out  # the schema table is printed

@@ -12,26 +12,21 @@ from kerasnas.automl.checks import check_space_args
 from kerasnas.automl.names import META_FILE as _META_FILE
 from kerasnas.automl.names import STRATEGIES
 
-#: Learning rates searched on tables (`space="auto"`): 1e-3 suits the MLPs, 1e-2 the linear
-#: model, which at 1e-3 is far from converged after a trial's few hundred steps (measured on
-#: diabetes and breast cancer); 3e-3 between them.
-TABLE_LEARNING_RATES = (1e-3, 3e-3, 1e-2)
-
 
 def auto_space(task):
     """`(class name, space_args)` of the space `space="auto"` picks for `task`.
 
-    Tables get MLPs (`DenseSpace`) down to the linear model (`min_layers=0`:
-    on small tables a linear model is often what a practitioner keeps, and a
-    search should never lose to it), with the learning rate searched among
-    `TABLE_LEARNING_RATES` (the linear model needs a larger one); images get
+    Tables get `TableSpace` (column transforms, numeric embeddings, MLP /
+    ResNet / TabM-mini bodies down to the linear model, AdamW's learning rate
+    and weight decay searched; `TableSpace.task_args` reads the encoded table's
+    feature layout); images get
     `ResidualSpace`, whose family holds the designs practitioners write
     first (ResNets) and places its reductions by the input's size; sequences
     get `SeriesSpace`: MiniRocket with a closed-form head (what wins on small
     series), InceptionTime and the dilated TCNs, searched together.
     """
     if task.kind == "tabular":
-        return "DenseSpace", {"min_layers": 0, "learning_rates": TABLE_LEARNING_RATES}
+        return "TableSpace", {}
     if task.kind == "sequence":
         return "SeriesSpace", {}
     return "ResidualSpace", {}
@@ -50,6 +45,8 @@ def make_space(space, space_class, task, space_args, learning_rate, preprocessin
         name, args = auto_space(task)
         space_class = getattr(kerasnas.spaces, name)
         check_space_args(space_class, space_args)
+    if hasattr(space_class, "task_args"):  # what the space reads from the data (a layout)
+        args.update(space_class.task_args(task))
     args.update(space_args)
     problem_args = ({"num_classes": task.num_classes} if task.problem == "classification"
                     else {"output_dim": int(task.output_dim or 1)})
@@ -57,8 +54,10 @@ def make_space(space, space_class, task, space_args, learning_rate, preprocessin
 
     if target_scale is not None and issubclass(space_class, NASHyperModel):
         problem_args["target_scale"] = target_scale
+    # A space that fits its own column statistics (TableSpace) takes the rows as they are.
+    layers = None if getattr(space_class, "ADAPTS_INPUTS", False) else preprocessing()
     return space_class(tuple(task.input_shape), learning_rate=learning_rate,
-                       preprocessing=preprocessing(), **problem_args, **args)
+                       preprocessing=layers, **problem_args, **args)
 
 
 def warm_start(hypermodel, strategy, time_budget):

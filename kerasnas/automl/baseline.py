@@ -9,7 +9,8 @@ own validation data (or on the same folds, when it selects by k-fold):
   (regression) on the flattened, standardised features, with its
   regularisation chosen by inner cross-validation on the training part only:
   ridge's `alpha` on a log grid (`ridge_alphas`) by leave-one-out, exact and
-  cheap for ridge (one eigendecomposition serves every alpha), logistic's `C`
+  cheap for ridge (one eigendecomposition serves every alpha: the closed-form
+  solver of `kerasnas.spaces.closed_form`), logistic's `C`
   on `LOGISTIC_CS` by `INNER_FOLDS`-fold log-loss.
 
 Standardisation cannot blow up on a column that is (nearly) constant in
@@ -48,6 +49,8 @@ import math
 import warnings
 
 import numpy as np
+
+from kerasnas.spaces.closed_form import ridge_loo_centred
 
 #: A column whose training standard deviation is at most this share of its reference scale is
 #: dropped (weight 0): it is constant in training up to rounding, and dividing by its tiny
@@ -282,36 +285,12 @@ def ridge_alphas(rows, features) -> np.ndarray:
 
 
 def _select_alpha(z, y2) -> float:
-    """The `ridge_alphas` value with the lowest leave-one-out MSE (exact, with the intercept).
-
-    One eigendecomposition of the smaller Gram matrix gives the hat matrix of
-    every alpha: `H = 11'/n + U diag(s^2 / (s^2 + alpha)) U'` on centred `z`, and the
-    leave-one-out residuals are `(y - H y) / (1 - diag H)`.
-    """
-    n = len(z)
+    """The `ridge_alphas` value with the lowest leave-one-out MSE (exact, with the intercept):
+    `closed_form.ridge_loo_centred` on the centred `z` (one eigendecomposition, every alpha)."""
     alphas = ridge_alphas(*z.shape)
-    if n < 3 or z.shape[1] == 0:
+    if len(z) < 3 or z.shape[1] == 0:
         return float(alphas[-1])
-    zc = z - z.mean(axis=0)
-    yc = y2 - y2.mean(axis=0)
-    if zc.shape[1] < n:  # primal: Z'Z = V S^2 V', U = Z V / s
-        eig, v = np.linalg.eigh(zc.T @ zc)
-        positive = eig > eig.max() * 1e-12
-        u = (zc @ v[:, positive]) / np.sqrt(eig[positive])
-    else:  # dual: Z Z' = U S^2 U'
-        eig, u = np.linalg.eigh(zc @ zc.T)
-        positive = eig > eig.max() * 1e-12
-        u = u[:, positive]
-    eig = eig[positive]
-    projected = u.T @ yc
-    squared = u ** 2
-    losses = []
-    for alpha in alphas:
-        shrink = eig / (eig + alpha)
-        residual = yc - u @ (shrink[:, None] * projected)
-        leverage = np.minimum(squared @ shrink + 1.0 / n, 1 - 1e-12)
-        losses.append(float(np.mean((residual / (1 - leverage)[:, None]) ** 2)))
-    return float(alphas[int(np.argmin(losses))])
+    return ridge_loo_centred(z - z.mean(axis=0), y2, alphas).alpha
 
 
 def _log_loss(probabilities, y) -> float:

@@ -72,7 +72,9 @@ def check_space_args(cls, space_args):
         raise TypeError(f"search() sets {clash} itself from the data; do not pass them.")
     accepted = set()
     inits = [vars(k)["__init__"] for k in cls.__mro__ if "__init__" in vars(k)]
-    for target in [*inits, getattr(cls, "make_encoding", None)]:
+    # A space whose make_encoding takes **kwargs names the encoding it passes them to.
+    for target in [*inits, getattr(cls, "make_encoding", None),
+                   getattr(cls, "encoding_class", None)]:
         if target is not None and target is not object.__init__:
             params = inspect.signature(target).parameters.values()
             accepted |= {p.name for p in params if p.kind in (p.KEYWORD_ONLY,

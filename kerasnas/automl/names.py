@@ -16,7 +16,7 @@ STRATEGIES = {
 
 #: Space names accepted by `search(space=...)`: name -> class in kerasnas.spaces.
 SPACES = {"macro": "MacroSpace", "cell": "CellSpace", "nb201": "NB201Space", "dense": "DenseSpace",
-          "residual": "ResidualSpace", "series": "SeriesSpace"}
+          "residual": "ResidualSpace", "series": "SeriesSpace", "table": "TableSpace"}
 
 #: Where searches live when `directory` is None: `DEFAULT_ROOT/<space>-<strategy>-<fingerprint>`.
 DEFAULT_ROOT = "kerasnas_runs"

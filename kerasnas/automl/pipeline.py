@@ -87,8 +87,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             `kerasnas.darts.one_liner`), or a `keras_tuner.Oracle` instance
             (used as given; its objective is set if it has none).
         space: `"auto"` (default: a `ResidualSpace` of ResNets / dilated
-            TCNs for images and sequences, a `DenseSpace` for tabular data),
-            `"macro"`, `"cell"`, `"nb201"`, `"dense"`, `"residual"`, a space
+            TCNs for images, `SeriesSpace` for sequences, `TableSpace` for tables),
+            `"macro"`, `"cell"`, `"nb201"`, `"dense"`, `"residual"`, `"series"`,
+            `"table"`, a space
             class, or a space instance (used as given: it should carry its own
             preprocessing). The space's `hand_designs()` are the first trials
             of a named strategy (`"auto"` included), so a search is never
@@ -164,12 +165,14 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         refit_epochs: Epochs of the refit: `"auto"` (default: as many as the
             best trial trained, early stopping included) or an int.
         learning_rate: Adam learning rate of every model (default 1e-3; on
-            tables `space="auto"` searches it per architecture instead, see
-            `kerasnas.automl.assemble.TABLE_LEARNING_RATES`).
+            tables `space="auto"` (`TableSpace`) searches AdamW's rate and weight
+            decay per architecture instead).
         kind: Override the inferred input kind, `"image"`, `"sequence"` or
             `"tabular"` (default None: inferred; see `kerasnas.data`).
         problem: Override the inferred problem, `"classification"` or
-            `"regression"` (default None: inferred, e.g. float labels mean regression).
+            `"regression"` (default None: inferred: float targets, and integers with
+            more than 20 distinct values and under 5 examples per value (prices,
+            counts), mean regression; see `kerasnas.data.inference.looks_like_amounts`).
         column_types: For a DataFrame, `{column: type}` overriding the inferred
             column types (`"numeric"`, `"categorical"`, `"boolean"`, `"drop"`;
             default None: inferred, see `kerasnas.data.columns`).

@@ -134,14 +134,18 @@ def expected_refit_time(tuner, trial, data, recipe=None, epochs="auto") -> float
     return per_fold * refit_steps / max(1.0, trial_steps)
 
 
-#: Multiple of the slowest finished trial's expected refit time kept free per ensemble member.
+#: Multiple of the slowest candidate's expected refit time kept free per ensemble member.
 REFIT_RESERVE = 1.25
+#: Candidates for the refit: the best this many finished trials by score (or the ensemble's
+#: members, if more); the slowest of them sets the reserve.
+RESERVE_CANDIDATES = 3
 
 
 class RefitReserve(TunerFeature):
     """The tuner feature that keeps time for the refit: `REFIT_RESERVE` (1.25) times the
-    slowest finished trial's expected refit time (`expected_refit_time`) per ensemble
-    member, free before the search's deadline.
+    expected refit time (`expected_refit_time`) of the slowest of the best
+    `RESERVE_CANDIDATES` finished trials, per ensemble member, free before the
+    search's deadline.
 
     The refit of a small data set can be several times its trial (see
     `refit_epochs_of`); reserving only the trial's own time would leave the
@@ -163,11 +167,15 @@ class RefitReserve(TunerFeature):
     def __init__(self, data, recipe=None, ensemble=1, epochs="auto"):
         self.data, self.recipe, self.epochs = data, recipe, epochs
         self.multiple = REFIT_RESERVE * int(ensemble)
+        self.members = int(ensemble)
 
     def reserved_time(self, tuner):
+        # Only a trial that can be chosen is refit: the top by score (the selection rule may
+        # pick a smaller one among them), not the slowest trial of the whole search.
+        ranked = [t for t in tuner.oracle.get_best_trials(len(tuner.oracle.trials))
+                  if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
         times = [expected_refit_time(tuner, t, self.data, self.recipe, self.epochs)
-                 for t in tuner.oracle.trials.values()
-                 if t.status == "COMPLETED" and t.metrics.exists("fit_time")]
+                 for t in ranked[:max(RESERVE_CANDIDATES, self.members)]]
         return self.multiple * max(times) if times else 0.0
 
 

@@ -14,6 +14,11 @@ MIN_IMAGE_SIDE = 8
 MAX_IMAGE_ASPECT = 4
 #: `(N, D)` arrays need at least this many columns to be read as signals.
 MIN_SIGNAL_LENGTH = 16
+#: Integer targets are labels unless they take more than this many distinct values ...
+MAX_INTEGER_CLASSES = 20
+#: ... with fewer than this many examples per value on average: then they are amounts
+#: (prices, counts, scores), and a classifier would see most "classes" once or twice.
+MIN_EXAMPLES_PER_CLASS = 5
 
 # What the values of an `(N, A, B)` array say, when its shape allows an image. In an image
 # both axes are spatial; in a multichannel sequence `(L, C)` the second axis is a set of
@@ -286,12 +291,32 @@ def shape_for_kind(x, kind, name):
     return x, kind, note
 
 
+def looks_like_amounts(y) -> bool:
+    """Whether integer targets `y` are amounts rather than labels.
+
+    More than `MAX_INTEGER_CLASSES` distinct values with fewer than
+    `MIN_EXAMPLES_PER_CLASS` examples per value on average: a price column read
+    from a CSV is integers, and CIFAR-100's labels are not.
+
+    >>> looks_like_amounts(np.arange(300) * 7), looks_like_amounts(np.arange(1000) % 100)
+    (True, False)
+    """
+    distinct = len(np.unique(y))
+    return distinct > MAX_INTEGER_CLASSES and len(y) < MIN_EXAMPLES_PER_CLASS * distinct
+
+
 def infer_task(x, y, kind, problem, feature_names):
     """Returns `(TaskSpec, encoded y)`."""
     input_shape = tuple(int(d) for d in x.shape[1:])
     one_hot = y.ndim == 2 and is_one_hot(y)
     if problem is None:
-        if y.dtype.kind in "biuUS" or one_hot:
+        if y.dtype.kind in "iu" and y.ndim == 1 and looks_like_amounts(y):
+            problem = "regression"
+            warnings.warn(f"y holds integers with {len(np.unique(y))} distinct values, "
+                          f"{len(y) / len(np.unique(y)):.1f} examples each on average: kerasnas "
+                          "treats them as amounts (regression). Pass problem='classification' "
+                          "to classify.", UserWarning, stacklevel=3)
+        elif y.dtype.kind in "biuUS" or one_hot:
             problem = "classification"
         else:
             problem = "regression"

@@ -160,9 +160,10 @@ def prepare_table(frame, y, *, validation_data=None, validation_split=0.2, seed=
         yv = as_targets(validation_data[1], "validation y")
         check_lengths(np.empty(len(validation_data[0])), yv, "validation x", "validation y")
         y_val, y_train = encode_targets(yv, task, "validation y"), y_enc
-    encoder, _ = build_encoder(columns, inputs)
+    encoder, names = build_encoder(columns, inputs)
     x_train, x_val = encode(encoder, inputs), encode(encoder, val_inputs)
-    task = dataclasses.replace(task, input_shape=(int(x_train.shape[1]),), columns=columns)
+    task = dataclasses.replace(task, input_shape=(int(x_train.shape[1]),), columns=columns,
+                               feature_layout=feature_layout(columns, names))
     dropped = [c.name for c in columns if c.type == "drop"]
     note = (f"table: {len(used)} column(s) encoded as {x_train.shape[1]} features"
             + (f"; dropped {dropped}" if dropped else "")
@@ -208,6 +209,40 @@ def build_encoder(columns, train_inputs):
         names += [f"{c.name}=<other>"] + [f"{c.name}={_show(v)}" for v in vocabulary]
     x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="columns")(parts)
     return keras.Model(inputs, x, name="column_encoder"), tuple(names)
+
+
+def feature_layout(columns, names) -> tuple:
+    """The encoded features as `(kind, width)` groups (`TaskSpec.feature_layout`).
+
+    A numeric column is `("numeric", 1)`, its missing flag and a boolean column
+    `("flag", 1)`, a categorical column `("categorical", 1 + categories)`;
+    neighbouring numeric (or flag) groups merge.
+    """
+    groups, position = [], 0
+    for c in columns:
+        if c.type == "drop":
+            continue
+        if c.type == "numeric":
+            parts = [("numeric", 1)]
+            if position + 1 < len(names) and names[position + 1] == f"{c.name} missing":
+                parts.append(("flag", 1))
+        elif c.type == "boolean":
+            parts = [("flag", 1)]
+        else:
+            width = 0  # "<name>=<other>" and one "<name>=<value>" per training category
+            while position + width < len(names) and names[position + width].startswith(
+                    f"{c.name}="):
+                width += 1
+            parts = [("categorical", width)]
+        for kind, width in parts:
+            if groups and kind != "categorical" and groups[-1][0] == kind:
+                groups[-1] = (kind, groups[-1][1] + width)
+            else:
+                groups.append((kind, width))
+            position += width
+    if position != len(names):
+        raise AssertionError(f"feature layout covers {position} of {len(names)} features")
+    return tuple(groups)
 
 
 def encode(encoder, inputs) -> np.ndarray:
@@ -276,4 +311,4 @@ def _show(value) -> str:
 
 
 __all__ = ["ImputeNumeric", "ToCodes", "prepare_table", "build_encoder", "encode",
-           "with_encoder", "takes_columns", "numeric_part", "column_signature"]
+           "with_encoder", "feature_layout", "takes_columns", "numeric_part", "column_signature"]

@@ -47,6 +47,10 @@ class TaskSpec:
             (ragged input only).
         pad_values: With `"pad"`, the padding value of each channel (the
             training series' channel means).
+        feature_layout: For an encoded table, what its features are, in order:
+            `(kind, width)` groups with kind `"numeric"` (a numeric column),
+            `"flag"` (a 0/1 missing flag or boolean) or `"categorical"` (one
+            column's one-hot block); `TableSpace` reads it. None otherwise.
 
     Example:
 
@@ -69,8 +73,12 @@ class TaskSpec:
     min_length: int | None = None
     ragged_method: str | None = None
     pad_values: tuple | None = None
+    feature_layout: tuple | None = None
 
     def __post_init__(self):
+        if self.feature_layout is not None:  # from JSON: lists
+            object.__setattr__(self, "feature_layout", tuple(
+                (str(kind), int(width)) for kind, width in self.feature_layout))
         if self.pad_values is not None:  # from JSON: a list
             object.__setattr__(self, "pad_values", tuple(float(v) for v in self.pad_values))
         if self.columns is not None:  # from JSON: dicts back into Columns

@@ -6,6 +6,7 @@
 * `DenseSpace`: MLPs for tabular data.
 * `ResidualSpace`: residual conv stacks (ResNets, dilated TCNs), 1D or 2D.
 * `SeriesSpace`: MiniRocket (closed-form head), InceptionTime and TCNs for series.
+* `TableSpace`: column transforms, numeric embeddings, MLP / ResNet / TabM-mini for tables.
 
 Names load lazily, so `import kerasnas.spaces.architecture` (or
 `.encodings`) stays free of Keras and TensorFlow; the spaces themselves import
@@ -41,6 +42,8 @@ _LAZY = {
     "ResidualSpace": "kerasnas.spaces.residual",
     "SeriesSpace": "kerasnas.spaces.series",
     "SeriesEncoding": "kerasnas.spaces.encodings",
+    "TableSpace": "kerasnas.spaces.table",
+    "TableEncoding": "kerasnas.spaces.encodings",
     "RandomKernelFeatures": "kerasnas.spaces.kernels",
     "count_flops": "kerasnas.spaces.cost",
     "count_params": "kerasnas.spaces.cost",

@@ -238,6 +238,20 @@ class NASHyperModel(keras_tuner.HyperModel):
         """Known-good architectures of this space (a search evaluates them first); none here."""
         return []
 
+    def designs_in_space(self, texts) -> list[Architecture]:
+        """The architectures of `texts` (strings) that this space holds, in order.
+
+        A design outside the space (the user narrowed a decision) is left out, so
+        `hand_designs` lists only what can be built.
+        """
+        designs = []
+        for text in texts:
+            try:
+                designs.append(self.encoding.from_string(text))
+            except ValueError:
+                pass
+        return designs
+
     def sample(self, rng=None) -> Architecture:
         """A uniformly random architecture; `rng` is a numpy Generator, a seed or None."""
         if not isinstance(rng, np.random.Generator):

@@ -9,7 +9,10 @@ has an exact optimum, so the head of such a model is solved, not trained:
   from one eigendecomposition (of the `n x n` Gram matrix when there are
   fewer examples than features, else of the `d x d` one) and keeps the alpha
   with the lowest leave-one-out error, computed exactly from the hat matrix
-  (`e_i = r_i / (1 - h_ii)`), as scikit-learn's `RidgeCV` does;
+  (`e_i = r_i / (1 - h_ii)`), as scikit-learn's `RidgeCV` does
+  (`ridge_loo_centred` does this on columns the caller has scaled and
+  centred: the tabular baselines, `kerasnas.automl.baseline`, choose their
+  ridge penalty with it);
 * classification regresses `+1 / -1` one-vs-rest targets (the ridge
   classifier MiniRocket uses) and then scales the scores by a temperature
   `T` fit to the leave-one-out scores (`fit_temperature`), so the softmax of
@@ -69,11 +72,33 @@ def ridge_loo(x, y, alphas=ALPHAS) -> RidgeFit:
     """Ridge regression of `y` (`(n, k)`) on standardised `x` (`(n, d)`), alpha by exact LOO."""
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64).reshape(len(x), -1)
-    n = len(x)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     keep = scale > CONSTANT_FEATURE * max(float(scale.max(initial=0.0)), 1e-300)
     z = np.zeros_like(x)
     z[:, keep] = (x[:, keep] - mean[keep]) / scale[keep]
+    fit = ridge_loo_centred(z, y, alphas)
+    coef = np.zeros((x.shape[1], y.shape[1]))
+    coef[keep] = fit.coef[keep] / scale[keep, None]
+    intercept = fit.intercept - mean @ coef
+    return RidgeFit(coef, intercept, fit.alpha, fit.loo_predictions, fit.loo_errors)
+
+
+def ridge_loo_centred(z, y, alphas=ALPHAS) -> RidgeFit:
+    """`ridge_loo` on columns used as given: `z` (`(n, d)`) must have mean 0 per column.
+
+    No standardisation: the caller scales `z` its own way (`ridge_loo`: by
+    the standard deviation; `kerasnas.automl.baseline`: with its floors and
+    dropped columns) and centres it, so the intercept is `y`'s mean. One
+    eigendecomposition (of `z z'` when `n <= d`, else of `z'z`) gives every
+    penalty's hat matrix `H = 11'/n + U diag(s^2 / (s^2 + alpha)) U'`, and the
+    leave-one-out residuals `(y - H y) / (1 - diag H)`.
+
+    Returns:
+        A `RidgeFit` whose `coef` (`(d, k)`) and `intercept` (`y`'s mean) are on `z`.
+    """
+    z = np.asarray(z, np.float64)
+    y = np.asarray(y, np.float64).reshape(len(z), -1)
+    n = len(z)
     y_mean = y.mean(axis=0)
     yc = y - y_mean
     if n <= z.shape[1]:  # dual: K = Z Z^T = U diag(lam) U^T
@@ -99,13 +124,10 @@ def ridge_loo(x, y, alphas=ALPHAS) -> RidgeFit:
     _, alpha, loo = best
     if n <= z.shape[1]:
         dual = u @ ((1.0 / (lam + alpha))[:, None] * uty)  # (n, k)
-        coef_z = z.T @ dual
+        coef = z.T @ dual
     else:
-        coef_z = v @ ((1.0 / (lam + alpha))[:, None] * (v.T @ (z.T @ yc)))
-    coef = np.zeros((x.shape[1], y.shape[1]))
-    coef[keep] = coef_z[keep] / scale[keep, None]
-    intercept = y_mean - mean @ coef
-    return RidgeFit(coef, intercept, float(alpha), loo, tuple(errors))
+        coef = v @ ((1.0 / (lam + alpha))[:, None] * (v.T @ (z.T @ yc)))
+    return RidgeFit(coef, y_mean, float(alpha), loo, tuple(errors))
 
 
 def one_vs_rest(labels, num_classes) -> np.ndarray:

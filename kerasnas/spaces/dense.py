@@ -80,15 +80,10 @@ class DenseSpace(NASHyperModel):
         few hundred steps).
         """
         searched = self.encoding.learning_rates is not None
-        designs = []
-        for text, rate in (("128-64 relu dropout=0.1", "0.001"), ("linear", "0.01"),
-                           ("256-256 relu dropout=0.25 skip", "0.001")):
-            try:
-                designs.append(self.encoding.from_string(
-                    f"{text} lr={rate}" if searched else text))
-            except ValueError:  # the user narrowed the space
-                pass
-        return designs
+        return self.designs_in_space(
+            f"{text} lr={rate}" if searched else text
+            for text, rate in (("128-64 relu dropout=0.1", "0.001"), ("linear", "0.01"),
+                               ("256-256 relu dropout=0.25 skip", "0.001")))
 
     def compile_model(self, model, arch=None):
         """Compiles `model`; with searched learning rates, at `arch`'s rate."""

@@ -8,6 +8,7 @@ it into a Keras model. Oracles only ever see these classes.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Mapping
 
 from kerasnas.spaces.architecture import (
@@ -742,3 +743,180 @@ class SeriesEncoding(Encoding):
     def plan(self, arch, input_shape=None, *, reductions=None) -> ResidualPlan:
         """The residual family's reductions (see `ResidualEncoding.plan`)."""
         return self.residual.plan(arch, input_shape, reductions=reductions)
+
+
+#: Per-column numeric scalings of `TableEncoding` (`kerasnas.spaces.table_layers.TRANSFORMS`).
+TABLE_TRANSFORMS = ("quantile", "robust", "standard", "log")
+#: Numeric embeddings: piecewise-linear (PLE), periodic (PLR) or none (the scaled numbers).
+TABLE_EMBEDDINGS = ("ple", "periodic", "none")
+
+
+@register_encoding
+class TableEncoding(Encoding):
+    """Networks for tables: column transforms, numeric and categorical embeddings, an MLP body.
+
+    Decisions:
+
+    * `numeric`: the scaling of the numeric columns (`TABLE_TRANSFORMS`);
+    * `embedding`: `"ple"` (piecewise-linear encoding), `"periodic"` (PLR) or
+      `"none"`; an embedding is concatenated with the scaled numbers;
+    * `categorical`: `"onehot"` or `"embed"` (a learned embedding per
+      categorical column, sized by its cardinality);
+    * `num_layers` (0 is a linear model on those features), `body` (`"mlp"`:
+      Dense, activation, dropout; `"resnet"`: Gorishniy et al.'s 2021 residual
+      block, BatchNorm, Dense 2w, ReLU, dropout, Dense w, dropout, + input),
+      `width`, `activation`, `dropout`;
+    * `ensemble`: members of a TabM-mini ensemble (1: none);
+    * `learning_rate` and `weight_decay` of AdamW.
+
+    With `num_layers=0` the body's decisions and `ensemble` are inactive.
+    Strings read `"mlp 3x256 relu dropout=0.1 numeric=quantile embedding=ple
+    categorical=onehot ensemble=1 lr=0.001 wd=0.01"` (`"linear numeric=..."` for
+    no hidden layer).
+
+    Args:
+        layers: Hidden-layer counts (default `(0, 1, 2, 3, 4)`).
+        widths: Default `(256, 128, 512, 64)`.
+        bodies: Default `("mlp", "resnet")`.
+        activations: Default `("relu", "silu")`.
+        dropouts: Default `(0.1, 0.0, 0.25, 0.4)`.
+        numerics: Default `TABLE_TRANSFORMS`.
+        embeddings: Default `TABLE_EMBEDDINGS`.
+        categoricals: Default `("onehot", "embed")`.
+        ensembles: Default `(1, 8)`.
+        learning_rates: Default `(1e-3, 3e-4, 3e-3)`.
+        weight_decays: Default `(1e-2, 0.0, 1e-1)` (AdamW's decoupled decay,
+            multiplied by the learning rate at each step).
+
+    Example:
+
+    >>> enc = TableEncoding()
+    >>> arch = enc.from_string("mlp 2x128 silu dropout=0.0 embedding=periodic")
+    >>> arch["width"], arch["numeric"]
+    (128, 'quantile')
+    >>> str(enc.from_string(str(arch))) == str(arch)
+    True
+    """
+
+    name = "table"
+
+    _OPTIONS = {"numeric": "numeric", "embedding": "embedding", "categorical": "categorical",
+                "ensemble": "ensemble", "lr": "learning_rate", "wd": "weight_decay",
+                "dropout": "dropout"}
+
+    def __init__(self, layers=(0, 1, 2, 3, 4), widths=(256, 128, 512, 64),
+                 bodies=("mlp", "resnet"), activations=("relu", "silu"),
+                 dropouts=(0.1, 0.0, 0.25, 0.4), numerics=TABLE_TRANSFORMS,
+                 embeddings=TABLE_EMBEDDINGS, categoricals=("onehot", "embed"), ensembles=(1, 8),
+                 learning_rates=(1e-3, 3e-4, 3e-3), weight_decays=(1e-2, 0.0, 1e-1)):
+        def subset(name, values, allowed):
+            values = tuple(values)
+            bad = [v for v in values if v not in allowed]
+            if bad or not values:
+                raise ValueError(f"{name} must be a non-empty subset of {allowed}; got {values!r}.")
+            return values
+
+        def numbers(name, values, kind, low):
+            values = tuple(values)
+            if not values or any(isinstance(v, bool) or not isinstance(v, (int, float))
+                                 or (kind is int and int(v) != v) or not v >= low
+                                 for v in values):
+                raise ValueError(f"{name} must list numbers >= {low}; got {values!r}.")
+            return tuple(kind(v) for v in values)
+
+        self.layers = numbers("layers", layers, int, 0)
+        self.widths = numbers("widths", widths, int, 1)
+        self.ensembles = numbers("ensembles", ensembles, int, 1)
+        self.dropouts = numbers("dropouts", dropouts, float, 0.0)
+        if any(d >= 1 for d in self.dropouts):
+            raise ValueError(f"dropouts must be rates in [0, 1); got {dropouts!r}.")
+        self.learning_rates = numbers("learning_rates", learning_rates, float, 1e-12)
+        self.weight_decays = numbers("weight_decays", weight_decays, float, 0.0)
+        self.bodies = subset("bodies", bodies, ("mlp", "resnet"))
+        self.activations = tuple(activations)
+        if not self.activations:
+            raise ValueError("activations must list at least one activation.")
+        self.numerics = subset("numerics", numerics, TABLE_TRANSFORMS)
+        self.embeddings = subset("embeddings", embeddings, TABLE_EMBEDDINGS)
+        self.categoricals = subset("categoricals", categoricals, ("onehot", "embed"))
+        super().__init__([
+            Decision("num_layers", self.layers), Decision("body", self.bodies),
+            Decision("width", self.widths), Decision("activation", self.activations),
+            Decision("dropout", self.dropouts), Decision("numeric", self.numerics),
+            Decision("embedding", self.embeddings), Decision("categorical", self.categoricals),
+            Decision("ensemble", self.ensembles), Decision("learning_rate", self.learning_rates),
+            Decision("weight_decay", self.weight_decays),
+        ])
+
+    def get_config(self):
+        return {"layers": list(self.layers), "widths": list(self.widths),
+                "bodies": list(self.bodies), "activations": list(self.activations),
+                "dropouts": list(self.dropouts), "numerics": list(self.numerics),
+                "embeddings": list(self.embeddings), "categoricals": list(self.categoricals),
+                "ensembles": list(self.ensembles), "learning_rates": list(self.learning_rates),
+                "weight_decays": list(self.weight_decays)}
+
+    def active(self, values: Mapping):
+        shared = {"num_layers", "numeric", "embedding", "categorical", "learning_rate",
+                  "weight_decay"}
+        if values["num_layers"] == 0:
+            return shared
+        return shared | {"body", "width", "activation", "dropout", "ensemble"}
+
+    def to_string(self, arch):
+        options = (f"numeric={arch['numeric']} embedding={arch['embedding']} "
+                   f"categorical={arch['categorical']}")
+        rates = f"lr={arch['learning_rate']:g} wd={arch['weight_decay']:g}"
+        if arch["num_layers"] == 0:
+            return f"linear {options} {rates}"
+        return (f"{arch['body']} {arch['num_layers']}x{arch['width']} {arch['activation']} "
+                f"dropout={arch['dropout']:g} {options} ensemble={arch['ensemble']} {rates}")
+
+    def from_string(self, text):
+        tokens = text.split()
+        values = {d.name: d.default for d in self.decisions}
+        try:
+            if not tokens:
+                raise ValueError("it is empty")
+            head, rest = tokens[0], tokens[1:]
+            if head == "linear":
+                values["num_layers"] = 0
+            else:
+                if head not in self.bodies or not rest or "x" not in rest[0]:
+                    raise ValueError(f"it must start with 'linear' or one of {self.bodies} "
+                                     "and DEPTHxWIDTH")
+                values["body"] = head
+                depth, _, width = rest[0].partition("x")
+                values["num_layers"] = parse_choice(self.decision("num_layers"), depth)
+                values["width"] = parse_choice(self.decision("width"), width)
+                rest = rest[1:]
+                if rest and "=" not in rest[0]:
+                    values["activation"] = parse_choice(self.decision("activation"), rest[0])
+                    rest = rest[1:]
+            for token in rest:
+                key, _, raw = token.partition("=")
+                name = self._OPTIONS.get(key)
+                if name is None:
+                    raise ValueError(f"unknown option {key!r}")
+                decision = self.decision(name)
+                values[name] = _parse_number(decision, raw)
+        except ValueError as err:
+            raise ValueError(f"Cannot parse table architecture {text!r}: {err}") from None
+        return self.architecture(values)
+
+
+def _parse_number(decision: Decision, raw: str):
+    """`parse_choice`, also reading numbers written another way (`1e-3` for 0.001)."""
+    try:
+        return parse_choice(decision, raw)
+    except ValueError:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a valid value for {decision.name!r}; choose one "
+                             f"of {decision.choices!r}.") from None
+        for choice in decision.choices:
+            if isinstance(choice, (int, float)) and not isinstance(choice, bool) \
+                    and math.isclose(float(choice), number):
+                return choice
+        raise

@@ -19,6 +19,8 @@ one-liner evaluates them before searching.
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 
 from kerasnas.spaces.base import NASHyperModel
@@ -88,40 +90,60 @@ class ResidualSpace(NASHyperModel):
 
     def hand_designs(self) -> list:
         """Known-good architectures of this space for this input, cheapest-first order aside."""
-        texts = _SEQUENCE_DESIGNS if self.spatial_rank == 1 else _IMAGE_DESIGNS
-        designs = []
-        for text in texts:
-            try:
-                designs.append(self.encoding.from_string(text))
-            except ValueError:  # the user narrowed the space: that design is not in it
-                pass
-        return designs
+        return self.designs_in_space(_SEQUENCE_DESIGNS if self.spatial_rank == 1
+                                     else _IMAGE_DESIGNS)
 
     def build_body(self, x, arch):
         plan = self.encoding.plan(arch, reductions=self.num_reductions())
-        with keras.name_scope("stem"):
-            x = layer_class(x, "conv")(self.scaled_width(arch["width"]), 3, padding="same",
-                                       use_bias=False)(x)
-            x = keras.layers.ReLU()(batch_norm(x))
-            if plan.stem_pool > 1:
-                x = layer_class(x, "max")(plan.stem_pool, strides=plan.stem_pool,
-                                          padding="same")(x)
-        for i in range(arch["num_blocks"]):
-            stride = 2 if i in plan.strided else 1
-            with keras.name_scope(f"block{i}"):
-                x = residual_block(x, self.scaled_width(plan.widths[i]), arch["kernel"], stride,
-                                    plan.dilations[i])
-        pool = (keras.layers.GlobalAveragePooling1D if self.spatial_rank == 1
-                else keras.layers.GlobalAveragePooling2D)
-        x = pool()(x)
-        if arch["dropout"] > 0:
-            x = keras.layers.Dropout(arch["dropout"])(x)
-        return x
+        return residual_stack(x, arch, plan, self.scaled_width, self.spatial_rank)
+
+
+def residual_stack(x, arch, plan, width_of, spatial_rank, *, stem_scope="stem"):
+    """The residual network's body on `x`, up to the head: what `ResidualSpace` and
+    `SeriesSpace`'s residual family build.
+
+    A stem (3-wide conv without bias, BN, ReLU; then a stride-`plan.stem_pool`
+    max-pool when the plan pools), `arch["num_blocks"]` `residual_block`s (stride 2
+    at `plan.strided`, widths and dilations from `plan`), global average pooling
+    and, when `arch["dropout"] > 0`, dropout. Convolutions and the stem pool
+    follow `x`'s rank (1D or 2D); the global pool follows `spatial_rank`.
+
+    Args:
+        x: The preprocessed input tensor, `(N, L, C)` or `(N, H, W, C)`.
+        arch: The architecture: `width`, `num_blocks`, `kernel`, `dropout`.
+        plan: `ResidualEncoding.plan(arch, ...)`'s `ResidualPlan` for this input.
+        width_of: Maps a nominal width to the channels built (the space's
+            `scaled_width`, which applies the search's width fidelity).
+        spatial_rank: 1 (sequences) or 2 (images): which global pool ends the body.
+        stem_scope: Name scope of the stem's layers (their variables' paths), or None
+            for none (`SeriesSpace`'s models have always been built without it).
+
+    Returns:
+        The pooled `(N, channels)` features.
+    """
+    with keras.name_scope(stem_scope) if stem_scope else contextlib.nullcontext():
+        x = layer_class(x, "conv")(width_of(arch["width"]), 3, padding="same",
+                                   use_bias=False)(x)
+        x = keras.layers.ReLU()(batch_norm(x))
+        if plan.stem_pool > 1:
+            x = layer_class(x, "max")(plan.stem_pool, strides=plan.stem_pool,
+                                      padding="same")(x)
+    for i in range(arch["num_blocks"]):
+        stride = 2 if i in plan.strided else 1
+        with keras.name_scope(f"block{i}"):
+            x = residual_block(x, width_of(plan.widths[i]), arch["kernel"], stride,
+                               plan.dilations[i])
+    pool = (keras.layers.GlobalAveragePooling1D if spatial_rank == 1
+            else keras.layers.GlobalAveragePooling2D)
+    x = pool()(x)
+    if arch["dropout"] > 0:
+        x = keras.layers.Dropout(arch["dropout"])(x)
+    return x
 
 
 def residual_block(x, width, kernel, stride, dilation):
     """A basic residual block: conv-BN-ReLU-conv-BN plus a shortcut (1-wide conv + BN when
-    the shape changes), then ReLU. Shared with `SeriesSpace`'s residual family."""
+    the shape changes), then ReLU (`residual_stack`'s blocks)."""
     conv = layer_class(x, "conv")
     y = conv(width, kernel, strides=stride, dilation_rate=1 if stride > 1 else dilation,
              padding="same", use_bias=False)(x)

@@ -14,7 +14,8 @@ TCNs and ResNets win as data grows. This space holds all three families
   examples the head is trained by Keras instead (the ridge solve grows with
   the square of the examples).
 * **inception**: InceptionTime modules (Ismail Fawaz et al., 2020).
-* **residual**: `ResidualSpace`'s blocks, placed by `SeriesEncoding.plan`.
+* **residual**: `ResidualSpace`'s network (`residual.residual_stack`), its blocks placed
+  by `SeriesEncoding.plan`.
 
 Every family ends in the space's usual head, so each model saves, loads and
 exports like any other (`.keras`, SavedModel, TFLite).
@@ -42,7 +43,7 @@ from kerasnas.spaces.closed_form import solve_dense_head
 from kerasnas.spaces.encodings import SERIES_FAMILIES, ResidualEncoding, SeriesEncoding
 from kerasnas.spaces.kernels import RandomKernelFeatures, fast_transform
 from kerasnas.spaces.ops import batch_norm
-from kerasnas.spaces.residual import residual_block
+from kerasnas.spaces.residual import residual_stack
 
 #: Largest training set whose rocket head is solved in closed form; above it Keras trains it.
 CLOSED_FORM_MAX_ROWS = 2000
@@ -101,13 +102,7 @@ class SeriesSpace(NASHyperModel):
 
     def hand_designs(self) -> list:
         """MiniRocket, InceptionTime and two TCNs (those inside this space)."""
-        designs = []
-        for text in _HAND_DESIGNS:
-            try:
-                designs.append(self.encoding.from_string(text))
-            except ValueError:  # the user narrowed the space: that design is not in it
-                pass
-        return designs
+        return self.designs_in_space(_HAND_DESIGNS)
 
     # ------------------------------------------------------------ building
     def build_body(self, x, arch):
@@ -136,21 +131,7 @@ class SeriesSpace(NASHyperModel):
     def _residual(self, x, arch):
         plan = self.encoding.plan(arch, reductions=ResidualEncoding.num_reductions(
             self.input_shape))
-        x = keras.layers.Conv1D(self.scaled_width(arch["width"]), 3, padding="same",
-                                use_bias=False)(x)
-        x = keras.layers.ReLU()(batch_norm(x))
-        if plan.stem_pool > 1:
-            x = keras.layers.MaxPooling1D(plan.stem_pool, strides=plan.stem_pool,
-                                          padding="same")(x)
-        for i in range(arch["num_blocks"]):
-            stride = 2 if i in plan.strided else 1
-            with keras.name_scope(f"block{i}"):
-                x = residual_block(x, self.scaled_width(plan.widths[i]), arch["kernel"], stride,
-                                   plan.dilations[i])
-        x = keras.layers.GlobalAveragePooling1D()(x)
-        if arch["dropout"] > 0:
-            x = keras.layers.Dropout(arch["dropout"])(x)
-        return x
+        return residual_stack(x, arch, plan, self.scaled_width, spatial_rank=1, stem_scope=None)
 
     # ------------------------------------------------------------ training
     def fit(self, hp, model, *args, **kwargs):
