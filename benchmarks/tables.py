@@ -53,7 +53,7 @@ feature columns after that:
 AER, carData, ISLR and ISLR2 are deliberately not used: they are kept for a
 held-out measurement.
 
-Arms (`--arms`, default all four), all on the same split per (table, seed):
+Arms (`--arms`, default the first four below), all on the same split per (table, seed):
 a 75 / 25 train / test split, stratified for classification, `random_state`
 = the seed.
 
@@ -66,6 +66,8 @@ a 75 / 25 train / test split, stratified for classification, `random_state`
   infers the problem itself: the targets are as `read_csv` gives them, so the
   prices of diamond and saratoga_houses are integers (the other arms are told
   the problem by the class the user picks).
+- **kerasnas_ensemble3** (not in the default arms): the same with `ensemble=3`
+  (the top three trials refit and averaged), to measure the top-k ensemble.
 - **hgb**: scikit-learn's `HistGradientBoostingClassifier` / `Regressor` with
   its defaults, `categorical_features="from_dtype"` and `random_state=seed`:
   text columns as pandas `category` (test categories aligned to the training
@@ -136,9 +138,11 @@ from one_liner import ROOT, run_one  # noqa: E402  (benchmarks/one_liner.py)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-ARMS = ("kerasnas", "hgb", "keras_tuner", "autokeras")
+ARMS = ("kerasnas", "hgb", "keras_tuner", "autokeras", "kerasnas_ensemble3")
 ARM_NAMES = {"kerasnas": "kerasnas", "hgb": "HGB (defaults)", "keras_tuner": "Keras Tuner (MLP)",
-             "autokeras": "AutoKeras"}
+             "autokeras": "AutoKeras", "kerasnas_ensemble3": "kerasnas ensemble=3"}
+#: kerasnas arms and the search() arguments they add to the defaults.
+KERASNAS_ARMS = {"kerasnas": {}, "kerasnas_ensemble3": {"ensemble": 3}}
 # one_liner.py's name of the arm its worker runs.
 ONE_LINER_ARMS = {"keras_tuner": "kerastuner", "autokeras": "autokeras"}
 # name: (R package, item, target, columns dropped besides `rownames`, problem).
@@ -251,9 +255,11 @@ def write_data(name, data, folder, arms):
     paths = {}
     common = {"y_train": data["y_train"], "y_test": data["y_test"], "name": name,
               "kind": "tabular", "problem": data["problem"]}
-    if "kerasnas" in arms:
+    if set(KERASNAS_ARMS) & set(arms):
         paths["kerasnas"] = folder / "split.pkl"
         pd.to_pickle(data, paths["kerasnas"])
+        for arm in KERASNAS_ARMS:
+            paths[arm] = paths["kerasnas"]
     if "keras_tuner" in arms:
         x_train, x_test = one_hot(data["x_train"], data["x_test"])
         paths["keras_tuner"] = folder / "one_hot.npz"
@@ -308,7 +314,7 @@ def run_hgb(data, seed, threads=1):
             "threads": threads, **({"ordinal_columns": ordinal} if ordinal else {})}
 
 
-def kerasnas_worker(data_path, budget, seed, workdir, result_path):
+def kerasnas_worker(data_path, budget, seed, workdir, result_path, arm="kerasnas"):
     """In a fresh process (via `one_liner.run_one`): one kerasnas search, its JSON result."""
     import pandas as pd
 
@@ -317,7 +323,8 @@ def kerasnas_worker(data_path, budget, seed, workdir, result_path):
 
     started = time.monotonic()
     result = kerasnas.search(data["x_train"], data["y_train"], time_budget=budget, seed=seed,
-                             verbose=0, overwrite=True, directory=str(Path(workdir) / "search"))
+                             verbose=0, overwrite=True, directory=str(Path(workdir) / "search"),
+                             **KERASNAS_ARMS[arm])
     if data["problem"] == "classification":
         score = result.evaluate(data["x_test"], data["y_test"])["accuracy"]
     else:
@@ -333,7 +340,7 @@ def kerasnas_worker(data_path, budget, seed, workdir, result_path):
 def run_subprocess(arm, name, path, budget, seed, workdir, autokeras_python):
     python = autokeras_python if arm == "autokeras" else sys.executable
     worker_arm = ONE_LINER_ARMS.get(arm, arm)
-    script = Path(__file__).resolve() if arm == "kerasnas" else None
+    script = Path(__file__).resolve() if arm in KERASNAS_ARMS else None
     result = run_one(worker_arm, name, python, path, budget, seed, workdir,
                      int(budget * 4 + 600), script=script)
     result.pop("dataset", None)
@@ -449,7 +456,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
                         help="seeds: each its own train / test split (default 1 2 3)")
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
-    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS[:4]),
+                        help="default: kerasnas, hgb, keras_tuner, autokeras; "
+                             "kerasnas_ensemble3 is kerasnas with ensemble=3")
     parser.add_argument("--autokeras-python",
                         default=str(ROOT / ".venv-autokeras" / "bin" / "python"),
                         help="Python of the AutoKeras environment "
@@ -465,7 +474,7 @@ def main(argv=None):
                         help="no runs: print the table from these JSON files")
     parser.add_argument("--describe", action="store_true",
                         help="no runs: print each table's rows, columns, text and NaN columns")
-    parser.add_argument("--worker", choices=("kerasnas",), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=tuple(KERASNAS_ARMS), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -473,7 +482,8 @@ def main(argv=None):
         parser.error("--budgets must be > 0")
 
     if args.worker:  # one_liner.run_one's subprocess
-        kerasnas_worker(args.data, args.budgets[0], args.seeds[0], args.workdir, args.result)
+        kerasnas_worker(args.data, args.budgets[0], args.seeds[0], args.workdir, args.result,
+                        args.worker)
         return None
     if args.replot:
         runs = [r for f in args.replot for r in json.loads(Path(f).read_text())]

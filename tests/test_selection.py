@@ -154,8 +154,10 @@ def test_search_returns_the_rule_s_choice_and_keeps_its_record(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(150, 4))
     y = x @ np.array([1.0, -1.0, 0.5, 0.0]) + rng.normal(scale=3.0, size=150)
+    # DenseSpace's hand designs: two MLPs and the linear model, which the rule should prefer.
     result = kerasnas.search(x, y, max_trials=3, epochs=2, min_steps=40, cv_folds=None, seed=0,
-                             directory=tmp_path / "search", verbose=0)
+                             directory=tmp_path / "search", verbose=0, space="dense",
+                             min_layers=0, learning_rates=(1e-3, 3e-3, 1e-2))
     finished = [r for r in result.history if r.status == "COMPLETED"]
     best = min(finished, key=lambda r: r.score)
     se = best.score * math.sqrt(2 / 30)  # 30 validation examples
