@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--select", choices=SELECT_CHOICES, default="auto",
                    help="which trial is returned: auto (the simplest within one standard "
                         "error of the best below 1000 examples), best, or one_se (default: auto)")
+    s.add_argument("--keep-searched", action="store_true",
+                   help="return the searched model even when it does not beat the mean / "
+                        "majority or ridge / logistic baseline (default: that baseline is "
+                        "returned, with a warning)")
     s.add_argument("--test-split", type=float, default=0.2,
                    help="share held out as a test set, 0 for none (default: 0.2)")
     s.add_argument("--keep-checkpoints", type=int, default=None, metavar="K",
@@ -165,7 +169,8 @@ def _search(args) -> int:
         min_steps=args.min_steps, cv_folds=_cv_folds(args.cv_folds), ensemble=args.ensemble,
         directory=args.directory, overwrite=args.overwrite, verbose=0 if args.quiet else 1,
         column_types=column_types, keep_checkpoints=args.keep_checkpoints,
-        trials_per_process=args.trials_per_process, select=args.select, **_tensorboard(args),
+        trials_per_process=args.trials_per_process, select=args.select,
+        baseline_fallback=not args.keep_searched, **_tensorboard(args),
         **cli_kwargs(args), **space_args)
     run = Path(result.directory)
     lines = [f"Search folder: {run}",

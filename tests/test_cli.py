@@ -104,6 +104,22 @@ def test_search_on_npz(tmp_path, capsys):
     assert (tmp_path / "run" / "export" / "kerasnas_model.keras").is_file()
 
 
+def test_keep_searched_returns_the_searched_model_on_noise(tmp_path, capsys):
+    from kerasnas.deploy.result import SearchResult
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "noise.npz", x=rng.normal(size=(120, 5)), y=rng.normal(size=120))
+    common = ["search", "--data", str(tmp_path / "noise.npz"), "--max-trials", "1", "--epochs",
+              "1", "--quiet", "--test-split", "0", "--formats", "keras", "--seed", "0",
+              *TINY_DENSE]
+    assert main([*common, "--directory", str(tmp_path / "kept"), "--keep-searched"]) == 0
+    assert main([*common, "--directory", str(tmp_path / "fallback")]) == 0
+    kept = SearchResult.load(tmp_path / "kept" / "result")
+    fallback = SearchResult.load(tmp_path / "fallback" / "result")
+    assert kept.returned == "search" and fallback.returned.startswith("baseline:")
+    assert any("no better than" in w for w in kept.warnings)  # kept, but still warned
+
+
 @pytest.mark.parametrize("args, message", [
     (["search", "--data", "missing.npz"], "No data file at 'missing.npz'"),
     (["search", "--data", "digits", "--max-trials", "0"], "max_trials must be > 0"),
