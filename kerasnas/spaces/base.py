@@ -213,11 +213,15 @@ class NASHyperModel(keras_tuner.HyperModel):
                                          name="head")(features)
         model = keras.Model(inputs, outputs, name=self._model_name())
         if compile:
-            self.compile_model(model)
+            self.compile_model(model, arch)
         return model
 
-    def compile_model(self, model: keras.Model) -> keras.Model:
-        """Compiles `model` with a fresh optimizer and the task's loss and metrics."""
+    def compile_model(self, model: keras.Model, arch=None) -> keras.Model:
+        """Compiles `model` with a fresh optimizer and the task's loss and metrics.
+
+        `arch` is the model's architecture, for spaces whose optimizer depends on it
+        (a searched learning rate); this base ignores it.
+        """
         if self.num_classes is None:
             loss, metrics = "mse", ["mae"]
         else:

@@ -96,13 +96,6 @@ class DenseSpace(NASHyperModel):
         finally:
             self.learning_rate = saved
 
-    def build_architecture(self, arch, compile: bool = True):
-        arch = self.architecture(arch)
-        model = super().build_architecture(arch, compile=False)
-        if compile:
-            self.compile_model(model, arch)
-        return model
-
     def build_body(self, x, arch):
         x = keras.layers.Flatten()(x) if len(x.shape) > 2 else x
         for i in range(arch["num_layers"]):

@@ -215,13 +215,6 @@ class TableSpace(NASHyperModel):
             h = keras.layers.Flatten()(h)
         return h
 
-    def build_architecture(self, arch, compile: bool = True):
-        arch = self.architecture(arch)
-        model = super().build_architecture(arch, compile=False)
-        if compile:
-            self.compile_model(model, arch)
-        return model
-
     def compile_model(self, model, arch=None):
         """Compiles `model` with AdamW at `arch`'s learning rate and weight decay."""
         arch = self.encoding.default() if arch is None else self.architecture(arch)
@@ -279,7 +272,8 @@ def as_datasets(args, kwargs):
     data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if kwargs.pop("shuffle", True):
         data = data.shuffle(len(x), reshuffle_each_iteration=True)
-    kwargs["x"], _ = data.batch(batch), kwargs.pop("y")
+    kwargs["x"] = data.batch(batch)
+    del kwargs["y"]
     kwargs["shuffle"] = False  # the dataset shuffles itself; Keras would warn it ignores True
     validation = kwargs.get("validation_data")
     if isinstance(validation, (tuple, list)) and len(validation) == 2 and all(
