@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="return the searched model even when it does not beat the mean / "
                         "majority or ridge / logistic baseline (default: that baseline is "
                         "returned, with a warning)")
+    s.add_argument("--weight-sharing", choices=("auto", "on", "off"), default="auto",
+                   help="train a supernet first, rank candidates with inherited weights and "
+                        "try the best first (ResidualSpace; default: auto, which is off)")
     s.add_argument("--test-split", type=float, default=0.2,
                    help="share held out as a test set, 0 for none (default: 0.2)")
     s.add_argument("--keep-checkpoints", type=int, default=None, metavar="K",
@@ -171,6 +174,7 @@ def _search(args) -> int:
         column_types=column_types, keep_checkpoints=args.keep_checkpoints,
         trials_per_process=args.trials_per_process, select=args.select,
         baseline_fallback=not args.keep_searched, **_tensorboard(args),
+        weight_sharing={"auto": "auto", "on": True, "off": False}[args.weight_sharing],
         **cli_kwargs(args), **space_args)
     run = Path(result.directory)
     lines = [f"Search folder: {run}",

@@ -54,7 +54,7 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
            curve_stopping=False, halving=None, prescreen=None, prescreen_fraction=0.5,
            predictor=None, downscale=None, keep_checkpoints=None, trials_per_process=None,
            select="auto", tuner_features=None, ragged="pad", baseline_fallback=True,
-           **space_args):
+           weight_sharing="auto", **space_args):
     """Searches for a neural architecture for `(x, y)` and returns the refit winner.
 
     Every argument is checked, and the data validated, before any training.
@@ -201,6 +201,13 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             `prescreen_fraction` (0.5) of proposals, a predictor-guided strategy
             (`"gp"`, `"mlp_ensemble"`, `"ranker"`), down-scaled proxies refit at
             full size (True: half the channels, or `{"width", "cells", "resolution"}`).
+        weight_sharing: `"auto"` (default: off, as measured on this package's
+            benchmarks; see `kerasnas.oneshot.one_liner`), True or False. With
+            True, a supernet of the space (`ResidualSpace` so far) trains for 30 %
+            of the time budget, ranks up to 200 random candidates with inherited
+            weights, and the 3 best are the first trials after the hand designs;
+            every trial records its one-shot score. `result.estimation["ranked"]`
+            is the number of candidates ranked.
         tuner_features: More `kerasnas.tuner.TunerFeature`s for the trial loop
             (default None), called after the built-in ones: your own hook at the
             begin and end of each trial, fit and the search (see
@@ -216,6 +223,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         RuntimeError: if no trial finished within the budget.
     """
     tuner_features = check_tuner_features(tuner_features)
+    from kerasnas.oneshot.one_liner import check_weight_sharing
+
+    check_weight_sharing(weight_sharing)
     if trials_per_process is not None:
         return recycle.search_in_children(search, locals(), trials_per_process)
     started = time.monotonic()  # the budget covers the whole call, TensorFlow's import included
@@ -261,11 +271,18 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     hypermodel = make_space(space, space_class, task, space_args, learning_rate,
                              lambda: normalization_layers(data), target_scale(data))
     warm = warm_start(hypermodel, strategy, time_budget)
+    from kerasnas.oneshot import one_liner as oneshot
+
+    sharing = oneshot.wanted(weight_sharing, hypermodel, strategy)
     oracle, strategy_name = make_strategy(strategy, objective, max_trials, seed,
                                            strategy_args or {}, warm_start=warm,
                                            context=(hypermodel, data, started, time_budget, verbose))
     oracle, strategy_name = apply_estimation(checked.estimation, oracle, strategy_name,
                                              hypermodel, data, seed)
+    if sharing and not hasattr(oracle, "extend_warm_start"):
+        raise ValueError(f"weight_sharing=True puts the ranked candidates first among the "
+                         f"strategy's trials; {type(oracle).__name__} takes no warm start. Drop "
+                         "halving= (or pass weight_sharing=False).")
     recipe = TrainingRecipe(batch_size=batch_size, min_steps=int(min_steps),
                             lr_schedule=lr_schedule)
     trial_loop = tuner_arguments(checked.estimation, recipe, folds)
@@ -280,6 +297,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         "train_fraction": float(train_fraction), "recipe": repr(recipe), "cv_folds": folds,
         "estimation": checked.estimation.describe(),
     }
+    if sharing:  # a search with weight sharing is another search (its first trials differ)
+        settings["weight_sharing"] = True
     if hardware is not None:
         settings["hardware"] = repr(hardware)
     if task.max_length is not None:  # trials trained on padded and on resampled series differ
@@ -297,6 +316,16 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     # Keep time for the refit (1.25x the slowest trial's expected refit per member), then
     # the caller's own features.
     features = [RefitReserve(data, recipe, ensemble, refit_epochs)] if refit else []
+    sharing_record = None
+    if sharing:
+        ranked, sharing_record, net = oneshot.rank_with_supernet(
+            hypermodel, data, seed=seed, time_budget=time_budget, directory=directory,
+            exclude=oracle.warm_start, verbose=verbose)
+        oracle.extend_warm_start(ranked)
+        if net is not None:
+            from kerasnas.oneshot.ranking import OneShotScores
+
+            features.append(OneShotScores(net, data.x_train, data.x_val, data.y_val))
     features += list(tuner_features or [])
     tuner = NASTuner(oracle, hypermodel, epochs=epochs,
                      batch_size=32 if batch_size == "auto" else batch_size,
@@ -314,6 +343,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     search_time = time.monotonic() - search_start
 
     estimation = finish_estimation(checked.estimation, tuner, hypermodel)  # back to full size
+    if sharing_record is not None:
+        estimation = {**estimation, "ranked": sharing_record["ranked"],
+                      "weight_sharing": sharing_record}
     result = finish_search(tuner, data, hypermodel, recipe, refit=refit, refit_epochs=refit_epochs,
                            batch_size=batch_size, ensemble=ensemble, folds=tuner.cv_folds,
                            deadline=deadline, verbose=verbose, directory=directory,

@@ -191,6 +191,14 @@ class ArchitectureOracle(keras_tuner.Oracle):
         values.update(lineage_values(self, parent))
         return {"status": RUNNING, "values": values}
 
+    def extend_warm_start(self, archs) -> None:
+        """Appends `archs` (Architectures or strings) to the architectures evaluated first,
+        after those already listed (e.g. the candidates a supernet ranked best)."""
+        for arch in archs:
+            text = arch if isinstance(arch, str) else str(arch)
+            if text not in self.warm_start:
+                self.warm_start.append(text)
+
     def _next_warm_start(self) -> Architecture | None:
         for text in self.warm_start:
             arch = self.encoding.from_string(text)
