@@ -155,8 +155,9 @@ def test_weight_sharing_needs_a_space_with_a_supernet():
 
 
 def test_search_with_weight_sharing_ranks_candidates_and_records_oneshot_scores(tmp_path):
-    import kerasnas
     from sklearn.datasets import load_digits
+
+    import kerasnas
 
     x, y = load_digits(return_X_y=True)
     x = x.reshape(-1, 8, 8)[:600]
@@ -179,8 +180,9 @@ def test_search_with_weight_sharing_ranks_candidates_and_records_oneshot_scores(
 def test_weight_sharing_on_digits_ranks_100_candidates_within_120_s(tmp_path):
     import time
 
-    import kerasnas
     from sklearn.datasets import load_digits
+
+    import kerasnas
 
     x, y = load_digits(return_X_y=True)
     start = time.monotonic()

@@ -12,6 +12,7 @@ STRATEGIES = {
     # search whose derived architecture is the one trial; first and second order.
     "darts": ("DartsOracle", {"order": 1}),
     "darts2": ("DartsOracle", {"order": 2}),
+    "pcdarts": ("DartsOracle", {"order": 1}),
 }
 
 #: Space names accepted by `search(space=...)`: name -> class in kerasnas.spaces.

@@ -83,7 +83,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
             `"bayesian"`, `"reinforce"`, `"ppo"`, `"net2net"` (grows networks,
             children inherit weights; with `space="auto"` it searches a
             `MacroSpace` for images and sequences), `"darts"` / `"darts2"` (one-shot
-            DARTS, first / second order, on a `CellSpace` or `NB201Space`; see
+            DARTS, first / second order, on a `CellSpace` or `NB201Space`),
+            `"pcdarts"` (PC-DARTS: partial channels and edge normalisation; see
             `kerasnas.darts.one_liner`), or a `keras_tuner.Oracle` instance
             (used as given; its objective is set if it has none).
         space: `"auto"` (default: a `ResidualSpace` of ResNets / dilated
@@ -317,15 +318,11 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     # the caller's own features.
     features = [RefitReserve(data, recipe, ensemble, refit_epochs)] if refit else []
     sharing_record = None
-    if sharing:
-        ranked, sharing_record, net = oneshot.rank_with_supernet(
-            hypermodel, data, seed=seed, time_budget=time_budget, directory=directory,
-            exclude=oracle.warm_start, verbose=verbose)
-        oracle.extend_warm_start(ranked)
-        if net is not None:
-            from kerasnas.oneshot.ranking import OneShotScores
-
-            features.append(OneShotScores(net, data.x_train, data.x_val, data.y_val))
+    if sharing:  # the supernet ranks candidates; the best join the warm start
+        sharing_record, sharing_features = oneshot.prepare(
+            hypermodel, data, oracle, seed=seed, time_budget=time_budget, directory=directory,
+            verbose=verbose)
+        features += sharing_features
     features += list(tuner_features or [])
     tuner = NASTuner(oracle, hypermodel, epochs=epochs,
                      batch_size=32 if batch_size == "auto" else batch_size,

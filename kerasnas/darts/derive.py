@@ -6,6 +6,9 @@
   its inputs), so `comb` is `"add"` when the space offers it.
 * `NB201Encoding`: the argmax op of each edge, `none` allowed (NB201's rule).
 
+With PC-DARTS's edge normalisation (`edge_weights`), an edge's strength is its
+op weights times its normalised edge weight, as in the paper's derivation.
+
 Example:
 
 >>> import numpy as np
@@ -31,13 +34,16 @@ def softmax(alpha) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def derive(encoding, alphas: dict, ops) -> Architecture:
+def derive(encoding, alphas: dict, ops, edge_weights=None) -> Architecture:
     """The discrete architecture that α prefers.
 
     Args:
         encoding: The space's `CellEncoding` or `NB201Encoding`.
         alphas: Cell type -> α `(E, K)` (raw, before softmax), as `DartsModel.alpha_values()`.
         ops: The α columns (`Supernet.ops`).
+        edge_weights: PC-DARTS: cell type -> normalised edge weights `(E,)`
+            (`DartsModel.edge_values()`), multiplying each edge's op weights; default
+            None (DARTS).
 
     Returns:
         An `Architecture` of `encoding`.
@@ -57,7 +63,10 @@ def derive(encoding, alphas: dict, ops) -> Architecture:
             # A cell type the network never uses (e.g. no normal cell in a 2-cell network)
             # has no α; uniform weights give it a valid, irrelevant value.
             alpha = alphas.get(cell, np.zeros((rows, len(ops))))
-            values.update(derive_cell(encoding, cell, softmax(alpha), ops))
+            weights = softmax(alpha)
+            if edge_weights is not None and cell in edge_weights:
+                weights = weights * np.asarray(edge_weights[cell], np.float64)[:, None]
+            values.update(derive_cell(encoding, cell, weights, ops))
         return encoding.architecture(values)
     raise TypeError(f"derive() handles CellEncoding and NB201Encoding, got {type(encoding).__name__}.")
 

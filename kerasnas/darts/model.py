@@ -23,6 +23,13 @@ rate, weight decay 3e-4, gradient norm clipped at 5), α by Adam (3e-4,
 differ little. BatchNorm is non-affine during search: its γ, β are in neither
 optimizer's list and stay at 1 and 0.
 
+PC-DARTS's edge normalisation (Xu et al., ICLR 2020, eq. 4), with
+`edge_normalisation=True`: node `j` sums its incoming mixed edges weighted by
+`softmax(β_j)`, one more architecture variable per edge, trained with α by the
+same optimizer; the mixing weight of op `o` on edge `(i, j)` becomes
+`softmax(β_j)_i · softmax(α_(i,j))_o`, and the derived cell keeps the edges
+strongest under that product (`kerasnas.darts.derive`).
+
 Example:
 
 >>> from kerasnas.spaces import NB201Space
@@ -68,10 +75,11 @@ class DartsModel(keras.Model):
             the paper's second order costs about 2.5x per step for a small gain.
         alpha_optimizer: The α optimizer (default None: the paper's Adam).
         seed: Seed of α's initialisation (default None: random).
+        edge_normalisation: PC-DARTS's β per edge (default False: DARTS).
     """
 
     def __init__(self, supernet: Supernet, order: int = 1, alpha_optimizer=None, seed=None,
-                 **kwargs):
+                 edge_normalisation=False, **kwargs):
         super().__init__(**kwargs)
         if order not in (1, 2) or isinstance(order, bool):
             raise ValueError(f"order must be 1 (first-order DARTS) or 2 (second-order), got {order!r}.")
@@ -82,6 +90,13 @@ class DartsModel(keras.Model):
         self.alphas = [self.add_weight(shape=(n, len(supernet.ops)), initializer=init,
                                        name=f"alpha_{name}", trainable=True)
                        for name, n in supernet.edges.items()]
+        self.edge_normalisation = bool(edge_normalisation)
+        #: PC-DARTS's β, one per edge of each cell type (empty without edge normalisation).
+        self.betas = [self.add_weight(shape=(n,), initializer=init, name=f"beta_{name}",
+                                      trainable=True)
+                      for name, n in supernet.edges.items()] if self.edge_normalisation else []
+        #: Everything the architecture step trains: α, then β.
+        self.arch_variables = self.alphas + self.betas
         self.alpha_optimizer = alpha_optimizer or keras.optimizers.Adam(
             ALPHA_LEARNING_RATE, beta_1=ALPHA_BETAS[0], beta_2=ALPHA_BETAS[1],
             weight_decay=ALPHA_WEIGHT_DECAY)
@@ -128,7 +143,7 @@ class DartsModel(keras.Model):
         kwargs.setdefault("jit_compile", False)
         super().compile(optimizer=optimizer, **kwargs)
         self.optimizer.build(self.w)
-        self.alpha_optimizer.build(self.alphas)
+        self.alpha_optimizer.build(self.arch_variables)
 
     def freeze_alpha(self, frozen: bool = True) -> None:
         """Freezes (or unfreezes) α: while frozen a step is the w step only, no α step.
@@ -155,8 +170,22 @@ class DartsModel(keras.Model):
 
     # --------------------------------------------------------- forward
     def mixing_weights(self, batch_size):
-        """softmax(α) per cell type, tiled to `(batch, E, K)`."""
-        return [tf.tile(tf.nn.softmax(a)[None], [batch_size, 1, 1]) for a in self.alphas]
+        """softmax(α) per cell type (times each edge's normalised β with edge
+        normalisation), tiled to `(batch, E, K)`."""
+        weights = [tf.nn.softmax(a) for a in self.alphas]
+        if self.edge_normalisation:
+            weights = [w * self.edge_weights(name, beta)[:, None] for w, name, beta
+                       in zip(weights, self.supernet.edges, self.betas, strict=True)]
+        return [tf.tile(w[None], [batch_size, 1, 1]) for w in weights]
+
+    def edge_weights(self, cell, beta):
+        """`softmax(β_j)` over each node's incoming edges, as one weight per edge `(E,)`."""
+        parts = [None] * self.supernet.edges[cell]
+        for rows in self.supernet.nodes[cell]:
+            normalised = tf.nn.softmax(tf.gather(beta, list(rows)))
+            for k, row in enumerate(rows):
+                parts[row] = normalised[k]
+        return tf.stack(parts)
 
     def call(self, x, training=False):
         return self.network([x, *self.mixing_weights(tf.shape(x)[0])], training=training)
@@ -186,7 +215,7 @@ class DartsModel(keras.Model):
             val_loss, alpha_grads = self.first_order_alpha_gradient(x_val, y_val)
         else:
             val_loss, alpha_grads = self.second_order_alpha_gradient(x_train, y_train, x_val, y_val)
-        self.alpha_optimizer.apply(alpha_grads, self.alphas)
+        self.alpha_optimizer.apply(alpha_grads, self.arch_variables)
         for v, saved in zip(self.bn_moving, saved_moving, strict=True):
             v.assign(saved)
         self.val_loss_tracker.update_state(val_loss)
@@ -202,7 +231,7 @@ class DartsModel(keras.Model):
         """`(L_val, ∇α L_val(w, α))`: the first-order approximation (ξ = 0)."""
         with tf.GradientTape() as tape:
             loss = self.loss_on(x_val, y_val)
-        return loss, self._gradients(tape, loss, self.alphas)
+        return loss, self._gradients(tape, loss, self.arch_variables)
 
     def second_order_alpha_gradient(self, x_train, y_train, x_val, y_val, xi=None):
         """`(L_val(w'), ∇α L_val(w', α) − ξ · HVP)` for the unrolled w' = w − ξ ∇w L_train(w, α).
@@ -218,8 +247,8 @@ class DartsModel(keras.Model):
             v.assign_sub(xi * g)                                        # w'
         with tf.GradientTape() as tape:
             val_loss = self.loss_on(x_val, y_val)
-        grads = self._gradients(tape, val_loss, self.alphas + self.w)
-        d_alpha, d_w = grads[:len(self.alphas)], grads[len(self.alphas):]
+        grads = self._gradients(tape, val_loss, self.arch_variables + self.w)
+        d_alpha, d_w = grads[:len(self.arch_variables)], grads[len(self.arch_variables):]
         hvp = self.finite_difference_hvp(x_train, y_train, d_w, w0)  # leaves w restored to w0
         return val_loss, [da - xi * h for da, h in zip(d_alpha, hvp, strict=True)]
 
@@ -233,7 +262,7 @@ class DartsModel(keras.Model):
             w0: The point (default None: the weights' current values).
 
         Returns:
-            One tensor per α variable.
+            One tensor per architecture variable (α, then β).
         """
         w0 = [tf.identity(v.value) for v in self.w] if w0 is None else w0
         eps = HVP_EPSILON / (tf.linalg.global_norm(vector) + 1e-12)
@@ -243,7 +272,7 @@ class DartsModel(keras.Model):
                 v.assign(w + sign * eps * d)
             with tf.GradientTape() as tape:
                 loss = self.loss_on(x_train, y_train)
-            grads.append(self._gradients(tape, loss, self.alphas))
+            grads.append(self._gradients(tape, loss, self.arch_variables))
         for v, w in zip(self.w, w0, strict=True):
             v.assign(w)
         return [(gp - gm) / (2.0 * eps) for gp, gm in zip(*grads, strict=True)]
@@ -258,6 +287,15 @@ class DartsModel(keras.Model):
         names = self.supernet.edges
         return {name: np.array(a.numpy()) for name, a in zip(names, self.alphas, strict=True)}
 
+    def edge_values(self) -> dict[str, np.ndarray] | None:
+        """Cell type -> the normalised edge weights `softmax(β_j)_i` `(E,)`, or None
+        without edge normalisation."""
+        if not self.edge_normalisation:
+            return None
+        return {name: self.edge_weights(name, beta).numpy()
+                for name, beta in zip(self.supernet.edges, self.betas, strict=True)}
+
     def derive(self):
-        """The discrete `Architecture` α prefers (see `kerasnas.darts.derive`)."""
-        return derive(self.supernet.space.encoding, self.alpha_values(), self.supernet.ops)
+        """The discrete `Architecture` α (and β) prefer (see `kerasnas.darts.derive`)."""
+        return derive(self.supernet.space.encoding, self.alpha_values(), self.supernet.ops,
+                      edge_weights=self.edge_values())

@@ -1,4 +1,8 @@
-"""`kerasnas.search(x, y, strategy="darts")` (first order) and `strategy="darts2"` (second order).
+"""`kerasnas.search(x, y, strategy="darts")` (first order), `"darts2"` (second order), `"pcdarts"`.
+
+`"pcdarts"` is PC-DARTS (Xu et al., ICLR 2020): first order, each edge's ops on
+a quarter of the channels (`partial_channels=4`) and edge normalisation;
+`strategy_args` can change both.
 
 What the one-liner does with them:
 
@@ -33,7 +37,11 @@ import inspect
 import time
 
 #: DARTS strategy names and their order (1: first-order, ξ = 0; 2: the unrolled step).
-ORDERS = {"darts": 1, "darts2": 2}
+ORDERS = {"darts": 1, "darts2": 2, "pcdarts": 1}
+#: Each name's default `kerasnas.darts.search` arguments: PC-DARTS's K = 4 (the paper's on
+#: CIFAR-10) and edge normalisation.
+VARIANTS = {"darts": {}, "darts2": {}, "pcdarts": {"partial_channels": 4,
+                                                   "edge_normalisation": True}}
 #: Spaces DARTS has a supernet for (names of `kerasnas.search(space=...)`).
 SPACES = ("cell", "nb201")
 #: `space="auto"` with DARTS: the `CellSpace` (the paper's space; every candidate op on
@@ -45,11 +53,12 @@ AUTO_SPACE = "cell"
 SEARCH_SHARE = 0.5
 #: `strategy_args` DARTS accepts (the arguments of `kerasnas.darts.search` it passes on).
 SEARCH_ARGS = ("epochs", "batch_size", "learning_rate", "min_learning_rate", "max_skips",
-               "warmup_epochs", "stop_ops", "run_eagerly")
+               "warmup_epochs", "stop_ops", "run_eagerly", "partial_channels",
+               "edge_normalisation")
 
 
 def is_darts(strategy) -> bool:
-    """True for `"darts"` and `"darts2"`."""
+    """True for `"darts"`, `"darts2"` and `"pcdarts"`."""
     return isinstance(strategy, str) and strategy in ORDERS
 
 
@@ -108,7 +117,8 @@ def make_oracle(strategy, objective, seed, strategy_args, context):
     space, data, started, time_budget, verbose = context
     deadline = None if time_budget is None else started + time_budget
     runner = make_runner(space, data, order=ORDERS[strategy], deadline=deadline,
-                         verbose=verbose, seed=seed, search_args=dict(strategy_args))
+                         verbose=verbose, seed=seed,
+                         search_args={**VARIANTS[strategy], **strategy_args})
     return DartsOracle(objective, runner=runner, seed=seed)
 
 
@@ -123,7 +133,9 @@ def make_runner(space, data, *, order, deadline, verbose, seed, search_args):
         epochs = search_args.get("epochs", EPOCHS)
         callbacks = [progress_callback(epochs)] if verbose else []
         if verbose:
-            print(f"DARTS ({'second' if order == 2 else 'first'} order): supernet search on "
+            partial = search_args.get("partial_channels")
+            name = "DARTS" if partial is None else f"PC-DARTS (K={partial})"
+            print(f"{name} ({'second' if order == 2 else 'first'} order): supernet search on "
                   f"{len(data.x_train)} examples (halves for w and alpha), {epochs} epoch(s)"
                   + (f", at most {budget:.0f} s" if budget else "") + "...", flush=True)
         result = search(space, data.x_train, data.y_train, order=order, time_budget=budget,

@@ -197,8 +197,9 @@ def paired_dataset(x_train, y_train, x_val, y_val, batch_size=BATCH_SIZE, seed=N
 
 def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH_SIZE, order=1,
            learning_rate=W_LEARNING_RATE, min_learning_rate=W_MIN_LEARNING_RATE, max_skips=None,
-           warmup_epochs=WARMUP_EPOCHS, stop_ops=PARAMETER_FREE, time_budget=None, seed=None, verbose=0, run_eagerly=False,
-           callbacks=None) -> DartsResult:
+           warmup_epochs=WARMUP_EPOCHS, stop_ops=PARAMETER_FREE, time_budget=None, seed=None,
+           verbose=0, run_eagerly=False, callbacks=None, partial_channels=None,
+           edge_normalisation=False) -> DartsResult:
     """Searches `space` with DARTS and returns the derived architecture.
 
     Args:
@@ -229,6 +230,11 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
             a handful of eager steps of a tiny supernet take).
         callbacks: Extra Keras callbacks of the supernet `fit` (default None), e.g. a
             progress display; they run after the α recorder.
+        partial_channels: PC-DARTS's K, the share `1/K` of channels each edge's ops see
+            (default None: DARTS; `kerasnas.darts.supernet`).
+        edge_normalisation: PC-DARTS's per-edge β (default False: DARTS;
+            `kerasnas.darts.model`). PC-DARTS as published: `partial_channels=4,
+            edge_normalisation=True` (`strategy="pcdarts"` in `kerasnas.search`).
 
     Returns:
         A `DartsResult`.
@@ -262,7 +268,8 @@ def search(space, x, y, *, validation_data=None, epochs=EPOCHS, batch_size=BATCH
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     start = time.perf_counter()
-    model = DartsModel(build_supernet(space), order=order, seed=seed)
+    model = DartsModel(build_supernet(space, partial_channels), order=order, seed=seed,
+                       edge_normalisation=edge_normalisation)
     steps_per_epoch = -(-len(x) // batch_size) if len(x) < batch_size else len(x) // batch_size
     model.compile_search(epochs * steps_per_epoch, learning_rate, min_learning_rate,
                          run_eagerly=bool(run_eagerly))

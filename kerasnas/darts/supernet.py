@@ -17,6 +17,14 @@ head), so the derived architecture is built by the space's `build_architecture`
 on the same skeleton. The `none` op adds nothing to the sum, so it is not
 computed, but it keeps its α column.
 
+PC-DARTS (Xu et al., ICLR 2020), `build_supernet(space, partial_channels=K)`:
+each mixed op sees only the first `1/K` of its input's channels; the other
+channels bypass the edge (max-pooled where the edge strides), the two parts are
+concatenated and the channels shuffled in `K` groups, so the next edge samples
+other channels. Memory and time per step fall by about `K` in the ops. (Its
+edge normalisation is in `DartsModel(edge_normalisation=True)`: it only
+reweights the mixing weights this model takes.)
+
 Example:
 
 >>> from kerasnas.spaces import NB201Space
@@ -75,6 +83,48 @@ class MixedOp(keras.layers.Layer):
         return {**super().get_config(), "edge": self.edge, "columns": list(self.columns)}
 
 
+@keras.saving.register_keras_serializable(package="kerasnas")
+class ChannelSlice(keras.layers.Layer):
+    """Channels `start:stop` of the last axis (PC-DARTS's sampled part and bypass)."""
+
+    def __init__(self, start, stop, **kwargs):
+        super().__init__(**kwargs)
+        self.start, self.stop = int(start), int(stop)
+
+    def call(self, x):
+        return x[..., self.start:self.stop]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.stop - self.start,)
+
+    def get_config(self):
+        return {**super().get_config(), "start": self.start, "stop": self.stop}
+
+
+@keras.saving.register_keras_serializable(package="kerasnas")
+class ChannelShuffle(keras.layers.Layer):
+    """ShuffleNet's channel shuffle in `groups` groups: channel `g * (C / groups) + i` moves
+    to `i * groups + g` (PC-DARTS, after each partial mixed op)."""
+
+    def __init__(self, groups, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = int(groups)
+
+    def call(self, x):
+        channels = x.shape[-1]
+        spatial = (-1,) + tuple(x.shape[1:-1])  # every axis but the batch is static here
+        y = K.reshape(x, spatial + (self.groups, channels // self.groups))
+        rank = len(x.shape)
+        y = K.transpose(y, tuple(range(rank - 1)) + (rank, rank - 1))
+        return K.reshape(y, spatial + (channels,))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups}
+
+
 @dataclasses.dataclass
 class Supernet:
     """A supernet and what the search model needs to drive it.
@@ -84,12 +134,17 @@ class Supernet:
         space: The `CellSpace` or `NB201Space` it was built from.
         ops: The α columns: candidate ops, `none` first.
         edges: Edges (α rows) per cell type, in the order of `network`'s weight inputs.
+        nodes: Per cell type, the α rows of each node's incoming edges (what PC-DARTS's
+            edge normalisation takes a softmax over).
+        partial_channels: PC-DARTS's `K` (None: DARTS, every channel on every edge).
     """
 
     network: keras.Model
     space: object
     ops: tuple[str, ...]
     edges: dict[str, int]
+    nodes: dict = dataclasses.field(default_factory=dict)
+    partial_channels: int | None = None
 
     @property
     def cell_names(self) -> tuple[str, ...]:
@@ -107,49 +162,86 @@ def cell_edges(num_blocks: int) -> int:
     return sum(b + 2 for b in range(num_blocks))
 
 
-def mixed_op(x, weights, edge, ops, filters, stride):
-    """All of `ops` (except `none`) applied to `x`, mixed by row `edge` of `weights`."""
+def mixed_op(x, weights, edge, ops, filters, stride, partial=None):
+    """All of `ops` (except `none`) applied to `x`, mixed by row `edge` of `weights`.
+
+    With `partial` = K (PC-DARTS) the ops see the first `filters / K` channels; the
+    rest bypass the edge (max-pooled 2x2 where it strides) and the channels are shuffled
+    in K groups. K = 1 runs the same layers over all channels (no bypass), which is DARTS.
+    """
     columns = [k for k, name in enumerate(ops) if name != "none"]
-    outputs = [apply_op(ops[k], x, filters, stride) for k in columns]
-    return MixedOp(edge, columns)([weights, *outputs])
+    if partial is None:
+        outputs = [apply_op(ops[k], x, filters, stride) for k in columns]
+        return MixedOp(edge, columns)([weights, *outputs])
+    channels = x.shape[-1]
+    part = channels // partial
+    sampled = ChannelSlice(0, part)(x)
+    outputs = [apply_op(ops[k], sampled, filters // partial, stride) for k in columns]
+    mixed = MixedOp(edge, columns)([weights, *outputs])
+    if part == channels:
+        return ChannelShuffle(1)(mixed)
+    bypass = ChannelSlice(part, channels)(x)
+    if stride > 1:
+        bypass = layer_class(x, "max")(2, strides=2, padding="same")(bypass)
+    return ChannelShuffle(partial)(keras.layers.Concatenate()([mixed, bypass]))
 
 
-def build_supernet(space) -> Supernet:
+def build_supernet(space, partial_channels=None) -> Supernet:
     """The supernet of `space` (a `CellSpace` or an `NB201Space`), not compiled.
 
     Args:
         space: The search space; its preprocessing layers, skeleton and head are reused.
+        partial_channels: PC-DARTS's K: each edge's ops see `1/K` of the channels
+            (default None: DARTS; 1 runs PC-DARTS's layers on every channel, the same
+            network).
 
     Returns:
         A `Supernet`.
 
     Raises:
         TypeError: For any other space.
+        ValueError: `partial_channels` does not divide the space's channel counts.
     """
+    if partial_channels is not None:
+        if isinstance(partial_channels, bool) or not isinstance(partial_channels, int) \
+                or partial_channels < 1:
+            raise ValueError(f"partial_channels must be a positive int (PC-DARTS uses 4) or "
+                             f"None; got {partial_channels!r}.")
     if isinstance(space, CellSpace):
         names = tuple(dict.fromkeys(space.cell_name(i) for i in range(space.num_cells)))
         edges = {name: cell_edges(space.num_blocks) for name in names}
+        rows, blocks = 0, []
+        for b in range(space.num_blocks):
+            blocks.append(tuple(range(rows, rows + b + 2)))
+            rows += b + 2
+        nodes = {name: tuple(blocks) for name in names}
     elif isinstance(space, NB201Space):
         edges = {NB201_CELL: len(space.encoding.edges)}
+        nodes = {NB201_CELL: tuple(tuple(e for e, (j, _) in enumerate(space.encoding.edges)
+                                         if j == node) for node in (1, 2, 3))}
     else:
         raise TypeError(f"DARTS searches a CellSpace or an NB201Space; got {type(space).__name__}. "
                         "Build one with kerasnas.spaces.CellSpace(...) or NB201Space(...).")
+    if partial_channels is not None and space.channels % partial_channels:
+        raise ValueError(f"partial_channels={partial_channels} must divide the space's "
+                         f"channels ({space.channels}); pass e.g. channels="
+                         f"{partial_channels * max(1, space.channels // partial_channels)}.")
     ops = supernet_ops(space.encoding.ops)
     x = inputs = keras.Input(space.input_shape, name="x")
     weights = {name: keras.Input((n, len(ops)), name=f"weights_{name}") for name, n in edges.items()}
     for layer in space.preprocessing:
         x = layer(x)
     if isinstance(space, CellSpace):
-        features = _cell_body(space, x, weights, ops)
+        features = _cell_body(space, x, weights, ops, partial_channels)
     else:
-        features = _nb201_body(space, x, weights[NB201_CELL], ops)
+        features = _nb201_body(space, x, weights[NB201_CELL], ops, partial_channels)
     if space.num_classes is None:
         outputs = keras.layers.Dense(space.output_dim, dtype="float32", name="head")(features)
     else:
         outputs = keras.layers.Dense(space.num_classes, activation="softmax", dtype="float32",
                                      name="head")(features)
     network = keras.Model([inputs, *weights.values()], outputs, name="darts_supernet")
-    return Supernet(network, space, ops, edges)
+    return Supernet(network, space, ops, edges, nodes, partial_channels)
 
 
 def _global_pool(x):
@@ -158,7 +250,7 @@ def _global_pool(x):
     return pool()(x)
 
 
-def _cell_body(space, x, weights, ops):
+def _cell_body(space, x, weights, ops, partial=None):
     """`CellSpace.build_body` with a mixed search cell in place of each discrete cell."""
     width = space.channels
     stem = layer_class(x, "conv")(space.stem_multiplier * width, 3, padding="same",
@@ -170,12 +262,13 @@ def _cell_body(space, x, weights, ops):
         if reduction:
             width *= 2
         w = weights[space.cell_name(index)]
-        out = search_cell(s0, s1, w, ops, space.num_blocks, width, reduction, reduction_prev)
+        out = search_cell(s0, s1, w, ops, space.num_blocks, width, reduction, reduction_prev,
+                          partial)
         s0, s1, reduction_prev = s1, out, reduction
     return _global_pool(s1)
 
 
-def search_cell(s0, s1, weights, ops, num_blocks, filters, reduction, reduction_prev):
+def search_cell(s0, s1, weights, ops, num_blocks, filters, reduction, reduction_prev, partial=None):
     """DARTS's search cell: node `j` = Σ_{i<j} ō_(i,j)(state_i); output = concat of the nodes.
 
     Edge `e` runs block by block and, within block `b`, over its inputs
@@ -188,13 +281,13 @@ def search_cell(s0, s1, weights, ops, num_blocks, filters, reduction, reduction_
         terms = []
         for i, state in enumerate(states):
             stride = 2 if reduction and i < 2 else 1
-            terms.append(mixed_op(state, weights, edge, ops, filters, stride))
+            terms.append(mixed_op(state, weights, edge, ops, filters, stride, partial))
             edge += 1
         states.append(keras.layers.Add()(terms))
     return keras.layers.Concatenate()(states[2:])
 
 
-def _nb201_body(space, x, weights, ops):
+def _nb201_body(space, x, weights, ops, partial=None):
     """`NB201Space.build_body` with mixed cells."""
     x = batch_norm(layer_class(x, "conv")(space.channels, 3, padding="same", use_bias=False)(x))
     for stage in range(3):
@@ -202,16 +295,16 @@ def _nb201_body(space, x, weights, ops):
         if stage > 0:
             x = resnet_basic_block(x, width, stride=2)
         for _ in range(space.cells_per_stage):
-            x = nb201_search_cell(x, weights, ops, space.encoding.edges)
+            x = nb201_search_cell(x, weights, ops, space.encoding.edges, partial)
     x = keras.layers.Activation("relu")(batch_norm(x))
     return _global_pool(x)
 
 
-def nb201_search_cell(x, weights, ops, edges):
+def nb201_search_cell(x, weights, ops, edges, partial=None):
     """NB201 cell with every edge mixed; edge `e` is `edges[e] = (j, i)`, NB201's order."""
     nodes = [x]
     for j in (1, 2, 3):
-        terms = [mixed_op(nodes[i], weights, edges.index((j, i)), ops, x.shape[-1], 1)
+        terms = [mixed_op(nodes[i], weights, edges.index((j, i)), ops, x.shape[-1], 1, partial)
                  for i in range(j)]
         nodes.append(terms[0] if len(terms) == 1 else keras.layers.Add()(terms))
     return nodes[3]

@@ -112,7 +112,7 @@ def split_values(encoding, decision) -> dict:
     groups: dict = {v: [] for v in encoding.decision(decision).choices}
     seen = set()
     for values in product(*(d.choices for d in encoding.decisions)):
-        arch = encoding.architecture(dict(zip(names, values)))
+        arch = encoding.architecture(dict(zip(names, values, strict=True)))
         if arch not in seen:
             seen.add(arch)
             groups[arch[decision]].append(arch)

@@ -70,7 +70,9 @@ def wanted(value, space, strategy) -> bool:
         raise ValueError(f"weight_sharing=True needs a space with a supernet (ResidualSpace so "
                          f"far); this search uses {type(space).__name__}. Pass "
                          "weight_sharing=False, or space='residual'.")
-    if not isinstance(strategy, str) or strategy in ("net2net", "darts", "darts2"):
+    from kerasnas.darts.one_liner import is_darts
+
+    if not isinstance(strategy, str) or strategy == "net2net" or is_darts(strategy):
         raise ValueError(f"weight_sharing=True puts the ranked candidates first in a named "
                          f"strategy's trials; strategy {strategy!r} takes none. Use e.g. "
                          "strategy='evolution', or weight_sharing=False.")
@@ -136,3 +138,18 @@ def rank_with_supernet(space, data, *, seed, time_budget, directory, exclude=(),
               f"{len(ranked)} candidates ranked in {record['rank_seconds']:.0f} s; trying "
               f"{', '.join(top)} next", flush=True)
     return top, record, net
+
+
+def prepare(space, data, oracle, *, seed, time_budget, directory, verbose=0):
+    """What the one-liner does with weight sharing before its trial loop: ranks candidates
+    (`rank_with_supernet`), puts the best after the oracle's warm start
+    (`oracle.extend_warm_start`), and returns `(record, tuner features)`: `OneShotScores`
+    when a supernet was trained in this call (none when the record was reused)."""
+    from kerasnas.oneshot.ranking import OneShotScores
+
+    top, record, net = rank_with_supernet(space, data, seed=seed, time_budget=time_budget,
+                                          directory=directory, exclude=oracle.warm_start,
+                                          verbose=verbose)
+    oracle.extend_warm_start(top)
+    features = [] if net is None else [OneShotScores(net, data.x_train, data.x_val, data.y_val)]
+    return record, features

@@ -90,7 +90,7 @@ class ResidualSupernet(Supernet):
         channels, strided = self._largest()
         self.max_channels = channels
         previous = width
-        for i, (out, stride) in enumerate(zip(channels, strided)):
+        for i, (out, stride) in enumerate(zip(channels, strided, strict=True)):
             area = k_max ** rank
             self.add_weight(f"block{i}/conv1", (k_max,) * rank + (previous, out),
                             area * previous, area * out)

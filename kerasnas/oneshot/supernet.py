@@ -279,7 +279,7 @@ class Supernet:
         tf = self._tf
         t = self._step
         correction = tf.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
-        for name, var, grad in zip(names, variables, grads):
+        for name, var, grad in zip(names, variables, grads, strict=True):
             if grad is None:
                 continue
             m, v = self._adam[name]
@@ -357,7 +357,7 @@ class Supernet:
         step = self._function(key, "score")
         outputs, stats = step(tf.constant(batch), tf.constant(len(calibration)),
                               *self._path_tensors(arch))
-        for name, (mean, var) in zip(self._calibrated[key], stats):
+        for name, (mean, var) in zip(self._calibrated[key], stats, strict=True):
             for which, value in (("mean", mean), ("var", var)):
                 variable = self.statistics[f"{name}/{which}"]
                 value = value.numpy()
