@@ -211,3 +211,24 @@ def test_oneshot_scores_feature_initialises_a_trial_from_the_supernet():
     assert metrics["oneshot_initialised"] == 1.0
     assert metrics["oneshot_accuracy"] == net.score(arch, x, x[:40], y[:40])["accuracy"]
     assert np.abs(model.predict(x[:8], verbose=0) - net.predict(arch, x[:8])).max() < 1e-5
+
+
+def test_cli_weight_sharing_flag_reaches_search(monkeypatch, tmp_path):
+    from kerasnas import cli
+
+    seen = {}
+
+    def fake_search(*args, **kwargs):  # stops the run once search() has its arguments
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    import kerasnas
+
+    monkeypatch.setattr(kerasnas, "search", fake_search)
+    for flag, value in (("on", True), ("off", False), ("auto", "auto")):
+        with pytest.raises(SystemExit):
+            cli.main(["search", "--data", "digits", "--weight-sharing", flag, "--quiet",
+                      "--directory", str(tmp_path / flag)])
+        assert seen["weight_sharing"] == value
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["search", "--data", "digits", "--weight-sharing", "yes"])

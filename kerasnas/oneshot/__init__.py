@@ -31,6 +31,7 @@ _LAZY = {
     "supernet_for": "kerasnas.oneshot.ranking",
     "has_supernet": "kerasnas.oneshot.ranking",
     "rank_candidates": "kerasnas.oneshot.ranking",
+    "oneshot_scorer": "kerasnas.oneshot.ranking",
     "OneShotScores": "kerasnas.oneshot.ranking",
 }
 
