@@ -129,17 +129,22 @@ def make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_sta
 
 
 def space_for_strategy(strategy, space, space_class, task, space_args):
-    """`(space, class)` for strategies that search one family when `space="auto"`: Net2Net
-    grows chains (`MacroSpace`), DARTS searches cells (`darts.one_liner.AUTO_SPACE`)."""
+    """`(space, class, space_args)` for strategies that search one family when `space="auto"`:
+    Net2Net grows chains (`MacroSpace`), DARTS searches cells (`darts.one_liner.AUTO_SPACE`;
+    D-DARTS one genotype per cell, `macro=True` added to `space_args`)."""
     from kerasnas.automl.checks import check_space
     from kerasnas.darts import one_liner
 
     if one_liner.is_darts(strategy):
         name = one_liner.space_for(strategy, task)  # raises for tables
-        return check_space(name, space_args) if space == "auto" else (space, space_class)
+        if isinstance(space, str):
+            space_args = one_liner.space_args_for(strategy, space_args)
+        if space == "auto":
+            return (*check_space(name, space_args), space_args)
+        return space, space_class, space_args
     if space == "auto" and strategy == "net2net" and task.kind != "tabular":
-        return check_space("macro", space_args)
-    return space, space_class
+        return (*check_space("macro", space_args), space_args)
+    return space, space_class, space_args
 
 
 def fingerprint(settings, data):

@@ -13,6 +13,7 @@ STRATEGIES = {
     "darts": ("DartsOracle", {"order": 1}),
     "darts2": ("DartsOracle", {"order": 2}),
     "pcdarts": ("DartsOracle", {"order": 1}),
+    "ddarts": ("DartsOracle", {"order": 1}),
 }
 
 #: Space names accepted by `search(space=...)`: name -> class in kerasnas.spaces.

@@ -268,7 +268,8 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
 
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-    space, space_class = space_for_strategy(strategy, space, space_class, task, space_args)
+    space, space_class, space_args = space_for_strategy(strategy, space, space_class, task,
+                                                        space_args)
     hypermodel = make_space(space, space_class, task, space_args, learning_rate,
                              lambda: normalization_layers(data), target_scale(data))
     warm = warm_start(hypermodel, strategy, time_budget)

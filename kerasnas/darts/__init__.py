@@ -8,7 +8,10 @@ and a w step on a training batch (first or second order), and `derive()` turns
 
 Files, in the paper's order: `supernet.py` (mixed op, search cells),
 `model.py` (the bilevel `train_step`), `derive.py` (α -> architecture),
-`search.py` (the entry point, α trajectory, DARTS+ early stopping);
+`search.py` (the entry point, α trajectory, DARTS+ early stopping). PC-DARTS
+(partial channels, edge normalisation) is `search(..., partial_channels=K,
+edge_normalisation=True)`; D-DARTS is DARTS on a `CellSpace(macro=True)` (one α
+per cell) and `deepen()` (a deeper network from the searched cells);
 `one_liner.py` and `oracle.py` plug it into `kerasnas.search(strategy="darts")`.
 
 Example:
@@ -20,10 +23,10 @@ Example:
 >>> model = space.build_architecture(result.architecture)           # doctest: +SKIP
 """
 
-from kerasnas.darts.derive import count_op, derive
+from kerasnas.darts.derive import count_op, deepen, derive
 from kerasnas.darts.model import DartsModel
 from kerasnas.darts.search import DartsResult, paired_dataset, search
 from kerasnas.darts.supernet import MixedOp, Supernet, build_supernet
 
 __all__ = ["DartsModel", "DartsResult", "MixedOp", "Supernet", "build_supernet", "count_op",
-           "derive", "paired_dataset", "search"]
+           "deepen", "derive", "paired_dataset", "search"]

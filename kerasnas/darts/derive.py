@@ -98,3 +98,66 @@ def count_op(arch: Architecture, op: str = "skip_connect", cell: str | None = No
     if cell is not None:
         names = [n for n in names if n.startswith(f"{cell}_")]
     return sum(arch[n] == op for n in names)
+
+
+def deepen(arch: Architecture, num_cells: int) -> Architecture:
+    """D-DARTS's deeper network from a few searched cells (Heuillet et al., 2021).
+
+    `arch` holds one genotype per cell (`CellEncoding(macro=True)`, searched by
+    `strategy="ddarts"`: an α per cell, not one shared by all cells). The network
+    of `num_cells` cells keeps the stage layout (reductions at `num_cells // 3`
+    and `2 * num_cells // 3`, `CellSpace`'s rule): its reduction cells take the
+    searched reduction cells' genotypes, in order, and the normal cells of each
+    stage cycle through the searched normal cells of the same stage (through all
+    searched normal cells when that stage had none).
+
+    Args:
+        arch: An architecture of a `CellEncoding` with `macro=True`.
+        num_cells: Cells of the deeper network (at least the searched number).
+
+    Returns:
+        An architecture of `CellEncoding(..., macro=True, num_cells=num_cells)`, to
+        build with `CellSpace(..., macro=True, num_cells=num_cells)`.
+
+    Example:
+
+    >>> enc = CellEncoding(num_blocks=2, ops=("skip_connect", "sep_conv_3x3"), macro=True,
+    ...                    num_cells=3)
+    >>> deep = deepen(enc.default(), 9)
+    >>> deep.encoding.num_cells
+    9
+    """
+    encoding = arch.encoding
+    if not isinstance(encoding, CellEncoding) or not encoding.macro:
+        raise ValueError("deepen() takes an architecture with one genotype per cell "
+                         "(CellSpace(..., macro=True), what strategy='ddarts' searches).")
+    searched = encoding.num_cells
+    if isinstance(num_cells, bool) or int(num_cells) != num_cells or num_cells < searched:
+        raise ValueError(f"num_cells must be an int >= the {searched} searched cells; got "
+                         f"{num_cells!r}.")
+    num_cells = int(num_cells)
+
+    def layout(n):
+        reductions = sorted({n // 3, 2 * n // 3})
+        stages = [[i for i in range(n) if i not in reductions and
+                   sum(i > r for r in reductions) == stage] for stage in range(3)]
+        return reductions, stages
+
+    old_reductions, old_stages = layout(searched)
+    new_reductions, new_stages = layout(num_cells)
+    all_normal = [i for stage in old_stages for i in stage] or list(old_reductions)
+    source = {}
+    for k, cell in enumerate(new_reductions):
+        source[cell] = old_reductions[min(k, len(old_reductions) - 1)]
+    for stage, cells in enumerate(new_stages):
+        pool = old_stages[stage] or all_normal
+        for k, cell in enumerate(cells):
+            source[cell] = pool[k % len(pool)]
+    deeper = CellEncoding(num_blocks=encoding.num_blocks, ops=encoding.ops,
+                          combinations=encoding.combinations, macro=True, num_cells=num_cells)
+    values = {}
+    for cell in range(num_cells):
+        for name in (d.name for d in encoding.decisions
+                     if d.name.startswith(f"cell{source[cell]}_")):
+            values[f"cell{cell}_" + name.split("_", 1)[1]] = arch[name]
+    return deeper.architecture(values)

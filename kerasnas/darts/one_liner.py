@@ -2,7 +2,11 @@
 
 `"pcdarts"` is PC-DARTS (Xu et al., ICLR 2020): first order, each edge's ops on
 a quarter of the channels (`partial_channels=4`) and edge normalisation;
-`strategy_args` can change both.
+`strategy_args` can change both. `"ddarts"` is D-DARTS's cell-level search
+(Heuillet et al., 2021): a `CellSpace(macro=True)`, so every cell has its own α
+instead of one normal and one reduction cell shared by all (first order); a
+deeper network is then derived from the searched cells with
+`kerasnas.darts.deepen(arch, num_cells)`.
 
 What the one-liner does with them:
 
@@ -37,11 +41,13 @@ import inspect
 import time
 
 #: DARTS strategy names and their order (1: first-order, ξ = 0; 2: the unrolled step).
-ORDERS = {"darts": 1, "darts2": 2, "pcdarts": 1}
+ORDERS = {"darts": 1, "darts2": 2, "pcdarts": 1, "ddarts": 1}
 #: Each name's default `kerasnas.darts.search` arguments: PC-DARTS's K = 4 (the paper's on
 #: CIFAR-10) and edge normalisation.
-VARIANTS = {"darts": {}, "darts2": {}, "pcdarts": {"partial_channels": 4,
-                                                   "edge_normalisation": True}}
+VARIANTS = {"darts": {}, "darts2": {}, "ddarts": {},
+            "pcdarts": {"partial_channels": 4, "edge_normalisation": True}}
+#: Space arguments a name needs: D-DARTS searches one genotype per cell.
+SPACE_ARGS = {"ddarts": {"macro": True}}
 #: Spaces DARTS has a supernet for (names of `kerasnas.search(space=...)`).
 SPACES = ("cell", "nb201")
 #: `space="auto"` with DARTS: the `CellSpace` (the paper's space; every candidate op on
@@ -58,7 +64,7 @@ SEARCH_ARGS = ("epochs", "batch_size", "learning_rate", "min_learning_rate", "ma
 
 
 def is_darts(strategy) -> bool:
-    """True for `"darts"`, `"darts2"` and `"pcdarts"`."""
+    """True for `"darts"`, `"darts2"`, `"pcdarts"` and `"ddarts"`."""
     return isinstance(strategy, str) and strategy in ORDERS
 
 
@@ -75,12 +81,31 @@ def check_space(strategy, space, space_class) -> None:
     from kerasnas.spaces import CellSpace, NB201Space
 
     cls = space_class or (space if inspect.isclass(space) else type(space))
+    if strategy == "ddarts" and not (issubclass(cls, CellSpace) and (
+            getattr(space, "macro", True) if not isinstance(space, str) else True)):
+        raise ValueError("strategy='ddarts' (D-DARTS) searches one genotype per cell of a "
+                         "CellSpace: pass space='cell' (or 'auto'), or a CellSpace(..., "
+                         "macro=True).")
     if not issubclass(cls, (CellSpace, NB201Space)):
         name = space if isinstance(space, str) else cls.__name__
         raise ValueError(
             f"strategy={strategy!r} (DARTS) searches a CellSpace or an NB201Space only, not "
             f"{name!r}: pass space='cell' or space='nb201' (space='auto' picks 'cell'), or "
             f"keep space={name!r} with another strategy such as 'evolution'.")
+
+
+def space_args_for(strategy, space_args):
+    """`space_args` with what the DARTS variant `strategy` needs (D-DARTS: `macro=True`).
+
+    Raises:
+        ValueError: `strategy="ddarts"` with `macro=False`.
+    """
+    needed = SPACE_ARGS.get(strategy, {}) if isinstance(strategy, str) else {}
+    for key, value in needed.items():
+        if key in space_args and space_args[key] != value:
+            raise ValueError(f"strategy={strategy!r} needs {key}={value!r}; got "
+                             f"{key}={space_args[key]!r}.")
+    return {**space_args, **needed}
 
 
 def space_for(strategy, task):

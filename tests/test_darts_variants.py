@@ -1,5 +1,6 @@
-"""PC-DARTS (kerasnas.darts with partial_channels / edge_normalisation): the channel shuffle,
-partial channel connections, edge normalisation, K=1 equals DARTS, the one-liner name."""
+"""PC-DARTS (partial_channels / edge_normalisation): the channel shuffle, partial channel
+connections, edge normalisation, K=1 equals DARTS, the one-liner name; D-DARTS (one α per
+cell, deepen)."""
 
 import numpy as np
 import pytest
@@ -8,10 +9,11 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 from kerasnas import darts  # noqa: E402
-from kerasnas.darts.derive import derive  # noqa: E402
+from kerasnas.darts.derive import deepen, derive  # noqa: E402
 from kerasnas.darts.model import DartsModel  # noqa: E402
 from kerasnas.darts.supernet import ChannelShuffle, build_supernet, mixed_op  # noqa: E402
 from kerasnas.spaces import CellSpace, NB201Space  # noqa: E402
+from kerasnas.spaces.encodings import CellEncoding  # noqa: E402
 
 OPS = ("none", "skip_connect", "nor_conv_3x3", "avg_pool_3x3")
 
@@ -101,3 +103,54 @@ def test_one_liner_pcdarts_runs_and_records_its_settings(tmp_path, digits):
                              directory=tmp_path / "run", seed=0, refit=False)
     assert result.darts is not None and result.darts["epochs"] == 1
     assert result.architecture.encoding.name == "nb201"
+
+
+def test_ddarts_supernet_has_one_alpha_per_cell():
+    space = CellSpace((8, 8, 1), 10, channels=4, num_cells=3, num_blocks=2, macro=True,
+                      ops=("sep_conv_3x3", "skip_connect"))
+    net = build_supernet(space)
+    assert tuple(net.edges) == ("cell0", "cell1", "cell2")
+    model = DartsModel(net, seed=0)
+    model.alphas[1].assign(np.tile([0.0, 0.0, 5.0], (5, 1)))  # cell1: skip_connect everywhere
+    arch = model.derive()
+    assert all(arch[f"cell1_b{b}_op{k}"] == "skip_connect" for b in (0, 1) for k in (1, 2))
+    assert space.build_architecture(arch).output_shape == (None, 10)
+
+
+def test_deepen_keeps_stages_reductions_and_cycles_normal_cells():
+    ops = ("sep_conv_3x3", "skip_connect", "max_pool_3x3")
+    enc = CellEncoding(num_blocks=1, ops=ops, macro=True, num_cells=6)  # reductions at 2, 4
+    values = {d.name: d.default for d in enc.decisions}
+    for cell, op in enumerate(["sep_conv_3x3", "skip_connect", "max_pool_3x3", "skip_connect",
+                               "max_pool_3x3", "sep_conv_3x3"]):
+        values[f"cell{cell}_b0_op1"] = values[f"cell{cell}_b0_op2"] = op
+    arch = enc.architecture(values)
+    deep = deepen(arch, 12)  # reductions at 4 and 8
+    got = [deep[f"cell{i}_b0_op1"] for i in range(12)]
+    # stage 0 cycles searched cells 0, 1; reduction 4 <- 2; stage 1 <- 3; 8 <- 4; stage 2 <- 5
+    assert got == ["sep_conv_3x3", "skip_connect", "sep_conv_3x3", "skip_connect",
+                   "max_pool_3x3", "skip_connect", "skip_connect", "skip_connect",
+                   "max_pool_3x3", "sep_conv_3x3", "sep_conv_3x3", "sep_conv_3x3"]
+    assert deepen(arch, 6) == arch
+    space = CellSpace((8, 8, 1), 10, channels=4, num_cells=12, num_blocks=1, macro=True, ops=ops)
+    assert space.build_architecture(deep).output_shape == (None, 10)
+    with pytest.raises(ValueError, match="macro=True"):
+        deepen(CellEncoding(num_blocks=1, ops=ops).default(), 9)
+    with pytest.raises(ValueError, match="num_cells"):
+        deepen(arch, 4)
+
+
+def test_one_liner_ddarts_searches_a_genotype_per_cell(tmp_path, digits):
+    import kerasnas
+
+    result = kerasnas.search(digits.x_train[:160].reshape(-1, 8, 8), digits.y_train[:160],
+                             strategy="ddarts", channels=4, num_cells=3, num_blocks=2,
+                             ops=("sep_conv_3x3", "skip_connect"),
+                             strategy_args={"epochs": 1}, max_trials=1, verbose=0,
+                             directory=tmp_path / "run", seed=0, refit=False)
+    assert result.architecture.encoding.macro
+    assert set(result.darts["alpha_trajectory"][-1]) == {"cell0", "cell1", "cell2"}
+    with pytest.raises(ValueError, match="macro=True"):
+        kerasnas.search(digits.x_train[:160].reshape(-1, 8, 8), digits.y_train[:160],
+                        strategy="ddarts", macro=False, max_trials=1, verbose=0,
+                        directory=tmp_path / "bad")
