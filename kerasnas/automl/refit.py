@@ -20,11 +20,11 @@ import numpy as np
 
 from kerasnas.tuner.features import TunerFeature
 
-
 #: Seconds a refit leaves before the deadline for what follows it: loading the trial's copy
 #: when the refit is cut, putting the column encoder in front, saving the result (measured
 #: 2-3 s on digits: refits cut at the deadline ended searches of 60 s at 62-63 s).
 FINISH_SECONDS = 3.0
+
 
 def refit_epochs_of(trial, refit_epochs="auto", recipe=None, num_examples=None) -> int:
     """Epochs of a refit: `"auto"` = as many as `trial` trained (its best epoch is too early:

@@ -101,11 +101,13 @@ def rank_with_supernet(space, data, *, seed, time_budget, directory, exclude=(),
     None).
     """
     from kerasnas.infra.atomic import write_text
+    from kerasnas.infra.preflight import read_json
     from kerasnas.oneshot.ranking import rank_candidates, supernet_for
 
     saved = directory / RECORD_FILE
-    if saved.exists():
-        record = json.loads(saved.read_text())
+    if saved.exists():  # a resumed search: its first trials came from this ranking
+        record = read_json(saved, what="weight-sharing ranking",
+                           fix="Pass overwrite=True to start the search afresh")
         return list(record["top"]), record, None
     start = time.monotonic()
     net = supernet_for(space, seed=0 if seed is None else int(seed))
