@@ -99,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", default="kerasnas_model",
                    help="exported model name (default: kerasnas_model)")
     s.add_argument("--quiet", action="store_true", help="print only the final summary")
+    h = s.add_argument_group("hardware", "convert, time and limit every candidate as TFLite "
+                                         "(LiteRT, one thread, batch 1)")
+    h.add_argument("--latency-budget-ms", type=float, default=None, metavar="MS",
+                   help="reject candidates slower than MS milliseconds per example, before "
+                        "training them (default: no limit)")
+    h.add_argument("--size-budget-bytes", type=int, default=None, metavar="BYTES",
+                   help="reject candidates whose .tflite file is larger (default: no limit)")
+    h.add_argument("--quantize", default=None, metavar="MODE",
+                   help="TFLite mode candidates are converted, timed and exported in: "
+                        "float32, float16, dynamic or int8 (default: int8 when a budget is "
+                        "given, else no hardware metrics)")
+    h.add_argument("--pareto", action="store_true",
+                   help="print the trials on the accuracy / latency Pareto front (needs a "
+                        "budget or --quantize)")
     from kerasnas.estimation.search_options import add_cli_flags
 
     add_cli_flags(s)  # --curve-stopping, --halving, --prescreen, --predictor, --downscale-*
@@ -113,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model name (default: kerasnas_model)")
     e.add_argument("--version", type=int, default=None,
                    help="TF Serving version (default: one above the highest already in DIR/NAME)")
+    e.add_argument("--quantize", default="auto", metavar="MODE",
+                   help="also write NAME_MODE.tflite: int8, float16, dynamic, none, or auto = "
+                        "the mode a hardware-aware search measured (default: auto)")
+    e.add_argument("--data", default=None,
+                   help="training data that calibrates an int8 export of a search that did "
+                        "not quantize (as search --data: digits, FILE.npz, FILE.csv)")
+    e.add_argument("--target", help="CSV target column of --data (default: the last column)")
 
     r = commands.add_parser("report", help="write the HTML report of a finished search",
                             description="Writes the HTML report (leaderboard and plots) of a "
@@ -151,8 +172,32 @@ def _formats(text):
     return formats
 
 
+def _hardware_kwargs(args) -> dict:
+    """`search()`'s hardware arguments from the flags; search() checks their values."""
+    if args.pareto and args.latency_budget_ms is None and args.size_budget_bytes is None \
+            and args.quantize is None:
+        raise ValueError("--pareto needs hardware metrics: add --latency-budget-ms, "
+                         "--size-budget-bytes or --quantize.")
+    return {"latency_budget_ms": args.latency_budget_ms,
+            "size_budget_bytes": args.size_budget_bytes, "quantize": args.quantize}
+
+
+def _pareto_lines(result) -> list[str]:
+    """The accuracy / latency front, fastest first, as printed lines."""
+    front = result.pareto_front("latency_ms")
+    name = result.objective["name"]
+    lines = [f"Pareto front ({name} vs latency_ms), {len(front)} trials:"]
+    for record in front:
+        size = record.metrics.get("model_bytes")
+        size = "" if size is None else f", {size:,.0f} bytes"
+        lines.append(f"  trial {record.trial_id}: {name} {record.score:.4f}, "
+                     f"{record.metrics['latency_ms']:.4f} ms{size}, {record.architecture}")
+    return lines
+
+
 def _search(args) -> int:
     formats = _formats(args.formats)
+    hardware = _hardware_kwargs(args)
     space_args = _space_args(args.space_arg)
     column_types = _column_types(args.column_type)
     if not 0 <= args.test_split < 1:
@@ -175,7 +220,7 @@ def _search(args) -> int:
         trials_per_process=args.trials_per_process, select=args.select,
         baseline_fallback=not args.keep_searched, **_tensorboard(args),
         weight_sharing={"auto": "auto", "on": True, "off": False}[args.weight_sharing],
-        **cli_kwargs(args), **space_args)
+        **hardware, **cli_kwargs(args), **space_args)
     run = Path(result.directory)
     lines = [f"Search folder: {run}",
              f"Best architecture: {result.architecture}"]
@@ -189,6 +234,8 @@ def _search(args) -> int:
     paths = result.export(export_dir, formats=formats, name=args.name,
                           version=next_version(export_dir, args.name))
     lines += [f"Exported {fmt}: {path}" for fmt, path in paths.items()]
+    if args.pareto:
+        lines += _pareto_lines(result)
     lines.append(f"Report: {result.report(run / 'report.html')}")
     print("\n".join(lines), flush=True)
     return 0
@@ -282,8 +329,16 @@ def _export(args) -> int:
     result, _ = _load_result(args.run)
     from kerasnas.deploy.export import next_version
 
+    quantize = None if args.quantize in ("none", "None") else args.quantize
+    mode = result.quantize_mode(quantize)  # a bad mode fails before --data is read
+    data = None
+    if args.data is not None and mode == "int8":
+        from kerasnas.data import load_dataset
+
+        data, _ = load_dataset(args.data, target=args.target)
     version = args.version if args.version is not None else next_version(args.output, args.name)
-    paths = result.export(args.output, formats=formats, name=args.name, version=version)
+    paths = result.export(args.output, formats=formats, name=args.name, version=version,
+                          quantize=quantize, representative_data=data)
     print("\n".join(f"Exported {fmt}: {path}" for fmt, path in paths.items()))
     return 0
 

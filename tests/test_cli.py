@@ -129,6 +129,12 @@ def test_keep_searched_returns_the_searched_model_on_noise(tmp_path, capsys):
     (["search", "--data", "digits", "--test-split", "1.5"], "--test-split must be in"),
     (["search", "--data", "digits", "--keep-checkpoints", "0"], "keep_checkpoints must be"),
     (["search", "--data", "digits", "--trials-per-process", "0"], "trials_per_process must be"),
+    (["search", "--data", "digits", "--latency-budget-ms", "-1"],
+     "The latency_ms limit must be a positive number"),
+    (["search", "--data", "digits", "--size-budget-bytes", "0"],
+     "The model_bytes limit must be a positive number"),
+    (["search", "--data", "digits", "--quantize", "int4"], "Unknown quantization mode 'int4'"),
+    (["search", "--data", "digits", "--pareto"], "--pareto needs hardware metrics"),
     (["export", "nowhere", "--output", "x"], "No saved search result in nowhere"),
     (["report", "nowhere"], "No saved search result in nowhere"),
 ])
@@ -144,3 +150,64 @@ def test_unknown_choice_is_an_argparse_error(capsys):
         main(["search", "--data", "digits", "--strategy", "genetic"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'genetic'" in capsys.readouterr().err
+
+
+def test_hardware_flags_reach_the_search_and_export_writes_a_working_int8_tflite(tmp_path,
+                                                                                  capsys):
+    from kerasnas.deploy.result import SearchResult
+    from kerasnas.hardware import tflite_predict
+
+    x, y = load_digits(return_X_y=True)
+    np.savez(tmp_path / "d.npz", x=x[:200], y=y[:200])
+    run = tmp_path / "run"
+    code = main(["search", "--data", str(tmp_path / "d.npz"), "--max-trials", "2", "--epochs",
+                 "2", "--quiet", "--test-split", "0", "--directory", str(run), "--seed", "1",
+                 "--formats", "tflite", "--latency-budget-ms", "50", "--size-budget-bytes",
+                 "500000", "--quantize", "int8", "--pareto", *TINY_DENSE])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Pareto front (val_accuracy vs latency_ms)" in out and " ms, " in out
+    result = SearchResult.load(run / "result")
+    assert result.hardware["quantize"] == "int8"
+    assert result.hardware["latency_budget_ms"] == 50.0
+    assert result.hardware["size_budget_bytes"] == 500000
+    assert all(r.metrics.get("latency_ms") is not None for r in result.history
+               if r.status == "COMPLETED")
+    int8 = run / "export" / "kerasnas_model_int8.tflite"
+    assert int8.is_file() and (run / "export" / "kerasnas_model.tflite").is_file()
+    flatbuffer = int8.read_bytes()
+    from kerasnas.hardware.conversion import read_ops
+
+    # Full-integer: every op but the float32 edges (quantize in, dequantize out) is integer.
+    assert not [op.name for op in read_ops(flatbuffer) if op.computes_in_float]
+    probabilities = tflite_predict(flatbuffer, x[:200].reshape(-1, 64).astype("float32"))
+    agree = np.mean(np.argmax(probabilities, axis=1) == result.predict(x[:200]))
+    assert agree > 0.9, agree
+    # Re-exported from the command line, the int8 file comes back by default ("auto").
+    assert main(["export", str(run), "--output", str(tmp_path / "again"), "--formats",
+                 "tflite"]) == 0
+    assert (tmp_path / "again" / "kerasnas_model_int8.tflite").is_file()
+    assert main(["export", str(run), "--output", str(tmp_path / "none"), "--formats", "tflite",
+                 "--quantize", "none"]) == 0
+    assert not (tmp_path / "none" / "kerasnas_model_int8.tflite").exists()
+
+
+def test_int8_export_of_a_float_search_needs_calibration_data(tmp_path, capsys):
+    x, y = load_digits(return_X_y=True)
+    np.savez(tmp_path / "d.npz", x=x[:150], y=y[:150])
+    run = tmp_path / "run"
+    assert main(["search", "--data", str(tmp_path / "d.npz"), "--max-trials", "1", "--epochs",
+                 "1", "--quiet", "--test-split", "0", "--directory", str(run),
+                 "--formats", "keras", *TINY_DENSE]) == 0
+    assert not (run / "export" / "kerasnas_model_int8.tflite").exists()  # it did not quantize
+    capsys.readouterr()
+    out = tmp_path / "int8"
+    assert main(["export", str(run), "--output", str(out), "--formats", "tflite",
+                 "--quantize", "int8"]) == 2
+    assert "needs calibration data" in capsys.readouterr().err
+    assert not out.exists()  # refused before anything was written
+    assert main(["export", str(run), "--output", str(out), "--formats", "tflite",
+                 "--quantize", "int8", "--data", str(tmp_path / "d.npz")]) == 0
+    assert (out / "kerasnas_model_int8.tflite").is_file()
+    assert main(["export", str(run), "--output", str(out), "--quantize", "int3"]) == 2
+    assert "Unknown quantization mode 'int3'" in capsys.readouterr().err

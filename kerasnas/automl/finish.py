@@ -132,7 +132,8 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
                           baseline_models={} if found is None else found.models,
                           baseline_metric=None if found is None else found.metric,
                           returned=returned, warnings=warnings,
-                          estimation=estimation, selection=selection)
+                          estimation=estimation, selection=selection,
+                          **hardware_record(tuner, data))
     result.save(directory / RESULT_DIR)
     if verbose:
         print(f"Best {oracle.objective.name}: {best[0].score:.4f} "
@@ -149,6 +150,22 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
         for warning in warnings:
             print(f"WARNING: {warning}", flush=True)
     return result
+
+
+def hardware_record(tuner, data) -> dict:
+    """`{"hardware": settings, "calibration": rows}` of a hardware-aware search (`tuner.hardware`),
+    so `SearchResult.export` writes the quantized `.tflite` it measured; `{}` otherwise. The
+    calibration rows (int8 only) are drawn as the trials drew theirs."""
+    hardware = getattr(tuner, "hardware", None)
+    if hardware is None:
+        return {}
+    record = {"hardware": hardware.settings()}
+    if hardware.quantize == "int8":
+        from kerasnas.hardware.conversion import representative_sample
+
+        record["calibration"] = representative_sample(data.x_train,
+                                                      hardware.calibration_examples)
+    return record
 
 
 def _unit(metric) -> str:

@@ -9,7 +9,10 @@ inside, so every artifact takes raw feature values:
   `"inputs"`); a classifier returns `probabilities` (float32, one column per
   class) and `label` (the predicted class in the user's own label values), a
   regressor returns `predictions`.
-* `"tflite"`: `DIR/NAME.tflite`, float32 (no quantization).
+* `"tflite"`: `DIR/NAME.tflite`, float32 (no quantization); with `quantize`
+  also `DIR/NAME_MODE.tflite` in that mode (`"int8"`: full-integer, calibrated
+  on `representative_data`; `"float16"`, `"dynamic"`), through
+  `kerasnas.hardware.convert`, the conversion the hardware-aware search timed.
 
 Every artifact takes examples exactly as the user trained with (`input_shape`,
 `input_dtype`: `(N, 8, 8)` digits, not the model's `(N, 8, 8, 1)`); the cast and
@@ -35,6 +38,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from kerasnas.deploy.ensemble import is_classifier  # also importable from here
 from kerasnas.infra.atomic import replacing, write_bytes
 
@@ -55,7 +60,7 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", version=1,
                  classes=None, input_name="inputs", input_shape=None,
-                 input_dtype=None) -> dict[str, str]:
+                 input_dtype=None, quantize=None, representative_data=None) -> dict[str, str]:
     """Writes `model` in each of `formats` under `directory`.
 
     Args:
@@ -75,9 +80,18 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
             reshape happens inside every artifact.
         input_dtype: dtype the artifacts take, e.g. `"uint8"` or `"float64"`
             (default None: float32); cast to float32 inside.
+        quantize: With `"tflite"` in `formats`, also write `NAME_MODE.tflite`
+            in this mode of `kerasnas.hardware.MODES` (`"int8"`, `"float16"`,
+            `"dynamic"`; default None: only the float file). It takes examples
+            in `input_shape`; the int8 file is fully integer, inputs and outputs
+            included (quantize with the scale and zero point in its input
+            details, as `kerasnas.hardware.tflite_predict` does).
+        representative_data: The model's own inputs, `(N,) + model input shape`,
+            that calibrate `quantize="int8"` (about 100 rows; required then).
 
     Returns:
-        `{format: path}` for every format written.
+        `{format: path}` for every format written; the quantized file under
+        `"tflite_MODE"`.
 
     Raises:
         ValueError: on an unknown format, a bad version or name.
@@ -90,6 +104,7 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
     if not (hasattr(model, "inputs") and hasattr(model, "save")):
         raise TypeError(f"model must be a built keras.Model; got {type(model).__name__}. Pass "
                         "result.model, or load one with keras.saving.load_model(path).")
+    sample = _quantized_sample(model, formats, quantize, representative_data)
     from kerasnas.infra.preflight import check_writable_directory
 
     directory = check_writable_directory(directory, what="export directory")
@@ -115,7 +130,57 @@ def export_model(model, directory, *, formats=FORMATS, name="kerasnas_model", ve
         paths["tflite"] = export_tflite(_tflite_part(model, *tflite_source, input_dtype,
                                                      input_name),
                                         directory / f"{name}.tflite")
+    if quantize is not None:
+        # Built on float32 inputs: a cast from uint8 in front would not quantize to int8.
+        part = _tflite_part(deployment_model(tflite_source[0], tflite_source[1], None,
+                                             input_name=input_name), *tflite_source, None,
+                            input_name)
+        paths[f"tflite_{quantize}"] = export_quantized(
+            part, directory / f"{name}_{quantize}.tflite", quantize, sample)
     return paths
+
+
+def _quantized_sample(model, formats, quantize, representative_data):
+    """Checks the quantized export's arguments before anything is written; returns the
+    calibration rows for int8 (None for the other modes)."""
+    if quantize is None:
+        return None
+    from kerasnas.hardware.conversion import check_mode, representative_sample
+
+    if check_mode(quantize) == "float32":
+        raise ValueError("quantize='float32' is the plain 'tflite' format; pass quantize=None, "
+                         "or one of 'int8', 'float16', 'dynamic'.")
+    if "tflite" not in formats:
+        raise ValueError(f"quantize={quantize!r} writes a .tflite file beside the float one: add "
+                         "'tflite' to formats.")
+    if quantize != "int8":
+        return None
+    if representative_data is None:
+        raise ValueError("quantize='int8' needs representative_data: about 100 of the model's "
+                         "training inputs, to calibrate activation ranges (or use "
+                         "quantize='dynamic', which needs none).")
+    sample = representative_sample(representative_data)
+    from kerasnas.data.tabular import numeric_part, takes_columns
+
+    network = numeric_part(model) if takes_columns(model) else model
+    expected = tuple(int(d) for d in network.inputs[0].shape[1:] if d is not None)
+    if int(np.prod(sample.shape[1:])) != int(np.prod(expected)):
+        raise ValueError(f"representative_data has examples of shape {sample.shape[1:]}, but the "
+                         f"model takes {expected}; pass the model's training inputs.")
+    return sample
+
+
+def export_quantized(model, path, mode, sample=None) -> str:
+    """Converts `model` to a `mode` TFLite flatbuffer at `path` (`kerasnas.hardware.convert`;
+    int8 calibrated on `sample`, reshaped to the model's input) and returns the path."""
+    from kerasnas.hardware.conversion import convert
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if sample is not None:
+        sample = sample.reshape((len(sample), *model.inputs[0].shape[1:]))
+    write_bytes(path, convert(model, mode, representative_data=sample).flatbuffer)
+    return str(path)
 
 
 def next_version(directory, name="kerasnas_model") -> int:

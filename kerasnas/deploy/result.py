@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 from pathlib import Path
@@ -29,6 +30,8 @@ COST_KEYS = ("params", "flops", "fit_time", "epochs", "best_epoch", "budget_cut"
 
 _MODEL_FILE = "best_model.keras"
 _RESULT_FILE = "result.json"
+#: Calibration rows kept for an int8 export of a search that quantized (model inputs, float32).
+_CALIBRATION_FILE = "calibration.npy"
 
 
 @dataclasses.dataclass
@@ -120,7 +123,7 @@ class SearchResult:
     def __init__(self, *, model, architecture, task, objective, history, refit_history=None,
                  stopped_by=None, search_time=None, directory=None, baselines=None,
                  warnings=None, darts=None, estimation=None, selection=None, returned=None,
-                 baseline_models=None, baseline_metric=None):
+                 baseline_models=None, baseline_metric=None, hardware=None, calibration=None):
         self.model = model
         self.returned = returned or "search"
         self.architecture = architecture
@@ -142,6 +145,13 @@ class SearchResult:
         #: Why the returned architecture is not the top-scoring one (`kerasnas.automl.selection`: the
         #: simplest trial within one standard error of the best), or None.
         self.selection = dict(selection) if selection else None
+        #: The hardware settings of a hardware-aware search (`HardwareObjective.settings()`:
+        #: `quantize`, the limits, `threads`, ...), or None. `export` writes the `.tflite` in
+        #: this `quantize` mode beside the float one.
+        self.hardware = dict(hardware) if hardware else None
+        #: Up to 100 training inputs (float32, as the model takes them) that calibrate an int8
+        #: export; kept when the search quantized, else None.
+        self.calibration = None if calibration is None else np.asarray(calibration, np.float32)
 
     # ------------------------------------------------------------ records
     @property
@@ -255,7 +265,8 @@ class SearchResult:
 
     # ------------------------------------------------------------- outputs
     def export(self, directory, *, formats=("keras", "savedmodel", "tflite"),
-               name="kerasnas_model", version=1) -> dict[str, str]:
+               name="kerasnas_model", version=1, quantize="auto",
+               representative_data=None) -> dict[str, str]:
         """Exports the model for deployment; see `kerasnas.deploy.export.export_model`.
 
         Args:
@@ -265,16 +276,58 @@ class SearchResult:
                 Each takes examples in the training `x`'s own shape and dtype.
             name: Model name (default `"kerasnas_model"`).
             version: TF Serving version (default 1).
+            quantize: A quantized `.tflite` written beside the float one,
+                `directory/name_MODE.tflite`: `"auto"` (default) writes the
+                mode the search measured its candidates in when it quantized
+                (`self.hardware["quantize"]`), none otherwise; `"int8"`,
+                `"float16"` or `"dynamic"` on request; None for none.
+            representative_data: Training inputs that calibrate an int8 export
+                (default None: the rows the search kept, `self.calibration`).
 
         Returns:
-            `{format: path}`.
+            `{format: path}`; the quantized file under `"tflite_MODE"`.
+
+        Example:
+
+        >>> result = kerasnas.search(x, y, latency_budget_ms=0.05)   # doctest: +SKIP
+        >>> result.export("exports")["tflite_int8"]                   # doctest: +SKIP
+        'exports/kerasnas_model_int8.tflite'
         """
         from kerasnas.deploy.export import export_model
 
+        mode = self.quantize_mode(quantize)
+        data = representative_data
+        if mode == "int8" and data is None:
+            data = self.calibration
+            if data is None:
+                raise ValueError(
+                    "An int8 .tflite needs calibration data, and this search kept none (it did "
+                    "not quantize): pass representative_data=x_train (about 100 training "
+                    "examples), or quantize='dynamic', which needs none.")
+        elif mode == "int8":
+            if self.task.columns is not None:
+                raise ValueError(
+                    "The int8 .tflite of a table takes encoded rows (TFLite has no string "
+                    "lookups), so raw columns cannot calibrate it: leave representative_data "
+                    "out when the search quantized (it kept encoded rows), or search with "
+                    "quantize='int8' to keep them.")
+            data = as_model_input(data, self.task)
         classes = self.task.classes if self.task.problem == "classification" else None
         return export_model(self.model, directory, formats=formats, name=name, version=version,
                             classes=classes, input_shape=self.task.raw_shape,
-                            input_dtype=self.task.raw_dtype)
+                            input_dtype=self.task.raw_dtype, quantize=mode,
+                            representative_data=data)
+
+    def quantize_mode(self, quantize="auto") -> str | None:
+        """The quantized `.tflite` mode `export(quantize=...)` writes, or None for none."""
+        if quantize == "auto":
+            mode = (self.hardware or {}).get("quantize")
+            return None if mode in (None, "float32") else mode
+        if quantize is None or quantize == "float32":
+            return None
+        from kerasnas.hardware.conversion import check_mode
+
+        return check_mode(quantize)
 
     def report(self, path) -> str:
         """Writes an HTML page with the leaderboard and plots; returns its path."""
@@ -309,7 +362,14 @@ class SearchResult:
             "estimation": self.estimation,
             "selection": self.selection,
         }
+        data["hardware"] = self.hardware
         data["layer_modules"] = _layer_modules(self.model)
+        if self.calibration is not None:
+            from kerasnas.infra.atomic import write_bytes
+
+            buffer = io.BytesIO()
+            np.save(buffer, self.calibration)
+            write_bytes(directory / _CALIBRATION_FILE, buffer.getvalue())
         _write_atomically(directory / _RESULT_FILE, json.dumps(_jsonable(data), indent=1))
         return str(directory)
 
@@ -349,7 +409,8 @@ class SearchResult:
                    darts=data.get("darts"), estimation=data.get("estimation"),
                    selection=data.get("selection"), returned=data.get("returned"),
                    baseline_models=data.get("baseline_models"),
-                   baseline_metric=data.get("baseline_metric"))
+                   baseline_metric=data.get("baseline_metric"), hardware=data.get("hardware"),
+                   calibration=_read_calibration(directory, rerun))
 
     def plot_architecture(self):
         """The best architecture drawn as SVG (a `kerasnas.viz.Drawing`; `.save("a.svg")`).
@@ -375,6 +436,18 @@ class SearchResult:
         returned = "" if self.returned == "search" else f", returned={self.returned!r}"
         return (f"SearchResult({len(self.history)} trials, best {self.objective['name']}="
                 f"{score}, architecture={str(self.architecture)!r}{returned})")
+
+
+def _read_calibration(directory, fix):
+    """The calibration rows `save` wrote, or None when there are none."""
+    path = Path(directory) / _CALIBRATION_FILE
+    if not path.is_file():
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f"{path} is damaged ({err}): delete it to export without int8 "
+                         f"calibration, or {fix[0].lower()}{fix[1:]}.") from None
 
 
 def as_model_input(x, task) -> np.ndarray:

@@ -128,6 +128,20 @@ class HardwareObjective:
         self.verify_margin = float(verify_margin)
         self.delegates = bool(delegates)
 
+    def settings(self) -> dict:
+        """The settings a search result records (JSON-serialisable): the quantization mode,
+        the limits, the interpreter threads and batch size, MnasNet's target.
+
+        Example:
+
+        >>> HardwareObjective("int8", latency_budget_ms=2.0).settings()["latency_budget_ms"]
+        2.0
+        """
+        return {"quantize": self.quantize, "latency": self.latency,
+                "latency_budget_ms": self.limits.latency_ms,
+                "size_budget_bytes": self.limits.model_bytes, "target_ms": self.target_ms,
+                "threads": self.threads, "batch_size": self.batch_size}
+
     def __repr__(self):
         return (f"HardwareObjective(quantize={self.quantize!r}, latency={self.latency!r}, "
                 f"limits={self.limits}, target_ms={self.target_ms})")
