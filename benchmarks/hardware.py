@@ -27,11 +27,24 @@ interpreter thread, batch size 1, full-integer int8 models.
 5. **PTQ vs QAT** (with `--qat-python`, an interpreter with `kerasnas[qat]`):
    one digits model trained `--epochs` epochs, then post-training int8 against
    3 epochs of quantization-aware training in tf_keras (`kerasnas.hardware.qat`).
+6. **Spaces under a latency budget** (about 30 minutes at the defaults): the one-liner,
+   `kerasnas.search(x, y, space=S, time_budget=--space-budget,
+   latency_budget_ms=--space-latency-ms, seed=s, baseline_fallback=False)`,
+   for `S` = `"mnas"` (MnasSpace), `"residual"`, `"macro"` and, on series, `"series"`
+   (the one-liner's space for sequences without a budget), same budget, same
+   seeds. Data: digits (1,347 training / 450 test 8x8 images) and UCR GunPoint
+   (50 training / 150 test series of 150 steps, the archive's split, exported
+   once by `benchmarks/one_liner.py`'s aeon environment, `--aeon-python`).
+   For each search: the returned (refit) model's test accuracy, float and
+   int8, its int8 latency re-measured (best of 3 medians), every candidate's
+   measured latency, and how many were trained / rejected over the budget.
 
 Usage:
 
     .venv/bin/python benchmarks/hardware.py --n 50 --trials 10 --epochs 8 \
         --qat-python .venv-qat/bin/python
+    .venv/bin/python benchmarks/hardware.py --skip repeatability predictors search qat \
+        --space-budget 120 --space-latency-ms 0.1 --space-seeds 1 2      # part 6 only
 
 Prints each figure and writes them all to `--out` (default hardware_results.json).
 """
@@ -203,6 +216,102 @@ def qat(python, seed, epochs):
     return out
 
 
+#: The spaces of part 6 per data set: MnasSpace against the one-liner's residual and macro
+#: spaces; on series also against `SeriesSpace`, what `space="auto"` picks there without a budget.
+SPACE_ARMS = {"digits": ("mnas", "residual", "macro"),
+              "gunpoint": ("mnas", "residual", "macro", "series")}
+
+
+def series_set(name, aeon_python):
+    """`(x_train, x_test, y_train, y_test)` of a UCR set, via `benchmarks/one_liner.py`'s cache."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from one_liner import CACHE, ensure_series
+
+    ensure_series([name], CACHE, aeon_python)
+    with np.load(CACHE / f"{name}.npz") as archive:
+        return (archive["x_train"].astype(np.float32), archive["x_test"].astype(np.float32),
+                archive["y_train"], archive["y_test"])
+
+
+def space_search(dataset, data, space, *, time_budget, latency_ms, seed, directory):
+    """One budgeted one-liner search over `space`; the figures of part 6."""
+    import kerasnas
+    from kerasnas.hardware import convert, tflite_accuracy
+    from kerasnas.hardware.predict import best_of_medians
+
+    x, xt, y, yt = data
+    start = time.monotonic()
+    result = kerasnas.search(x, y, space=space, time_budget=time_budget,
+                             latency_budget_ms=latency_ms, seed=seed, verbose=0,
+                             directory=os.path.join(directory, f"{dataset}-{space}-{seed}"),
+                             overwrite=True, baseline_fallback=False)
+    wall = time.monotonic() - start
+    history = result.history
+    rejected = [r for r in history if r.status == "FAILED" and "Rejected" in (r.reason or "")]
+    trained = [r for r in history if r.status == "COMPLETED"]
+    latencies = [r.metrics["latency_ms"] for r in history if "latency_ms" in r.metrics]
+    conversion = convert(result.model, "int8", representative_data=x)
+    best = result.leaderboard[0]
+    out = {
+        "dataset": dataset, "space": space, "seed": seed, "wall_s": wall,
+        "search_s": result.search_time, "trials": len(history), "trained": len(trained),
+        "rejected": len(rejected), "other_failed": len(history) - len(trained) - len(rejected),
+        "returned": result.returned, "architecture": str(result.architecture),
+        "val_score": best.score, "latency_ms_recorded": best.metrics.get("latency_ms"),
+        "test_accuracy": result.evaluate(xt, yt)["accuracy"],
+        "int8_test_accuracy": tflite_accuracy(conversion.flatbuffer, xt, yt),
+        "latency_ms_remeasured": best_of_medians(conversion.flatbuffer),
+        "model_bytes": conversion.model_bytes, "float_ops": conversion.float_ops,
+        "candidate_latencies_ms": latencies,
+        "trained_latencies_ms": [r.metrics.get("latency_ms") for r in trained],
+    }
+    print(f"{dataset} {space} seed {seed}: test {out['test_accuracy']:.4f} (int8 "
+          f"{out['int8_test_accuracy']:.4f}) at {out['latency_ms_remeasured']:.4f} ms "
+          f"(recorded {out['latency_ms_recorded']}); {len(trained)} trained, {len(rejected)} "
+          f"rejected, {out['other_failed']} other failed in {wall:.0f} s; "
+          f"{out['architecture'][:120]}", flush=True)
+    return out
+
+
+def spaces_part(args):
+    x, xt, y, yt = digits()
+    sets = {"digits": (x, xt, y, yt)}
+    if "gunpoint" in args.space_datasets:
+        sets["gunpoint"] = series_set("gunpoint", args.aeon_python)
+    directory = tempfile.mkdtemp(prefix="kerasnas_hw_spaces_")
+    runs = []
+    try:
+        for seed in args.space_seeds:
+            for dataset in args.space_datasets:
+                for space in SPACE_ARMS[dataset]:
+                    runs.append(space_search(dataset, sets[dataset], space,
+                                             time_budget=args.space_budget,
+                                             latency_ms=args.space_latency_ms, seed=seed,
+                                             directory=directory))
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    summary = {}
+    for dataset in args.space_datasets:
+        for space in SPACE_ARMS[dataset]:
+            mine = [r for r in runs if r["dataset"] == dataset and r["space"] == space]
+            acc = [r["test_accuracy"] for r in mine]
+            summary[f"{dataset}/{space}"] = {
+                "test_accuracy_mean": float(np.mean(acc)), "test_accuracy_std": float(np.std(acc)),
+                "int8_test_accuracy_mean": float(np.mean([r["int8_test_accuracy"] for r in mine])),
+                "latency_ms_remeasured": [r["latency_ms_remeasured"] for r in mine],
+                "trained": [r["trained"] for r in mine], "rejected": [r["rejected"] for r in mine]}
+            s = summary[f"{dataset}/{space}"]
+            print(f"{dataset:8s} {space:8s} test {s['test_accuracy_mean']:.4f} ± "
+                  f"{s['test_accuracy_std']:.4f} (int8 {s['int8_test_accuracy_mean']:.4f}); "
+                  f"latency {s['latency_ms_remeasured']} ms; trained {s['trained']}, rejected "
+                  f"{s['rejected']}", flush=True)
+    return {"budget_s": args.space_budget, "latency_budget_ms": args.space_latency_ms,
+            "seeds": list(args.space_seeds), "runs": runs, "summary": summary}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=50, help="architectures per space (default 50)")
@@ -211,7 +320,16 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=8, help="epochs per trial (default 8)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["repeatability", "predictors", "search", "qat"])
+                        choices=["repeatability", "predictors", "search", "qat", "spaces"])
+    parser.add_argument("--space-budget", type=float, default=120,
+                        help="part 6: time_budget of each search, seconds (default 120)")
+    parser.add_argument("--space-latency-ms", type=float, default=0.1,
+                        help="part 6: latency_budget_ms of each search (default 0.1)")
+    parser.add_argument("--space-seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--space-datasets", nargs="+", default=["digits", "gunpoint"],
+                        choices=sorted(SPACE_ARMS))
+    parser.add_argument("--aeon-python", default=".venv-aeon/bin/python",
+                        help="part 6: interpreter with aeon, to export GunPoint once")
     parser.add_argument("--qat-python", default=None,
                         help="interpreter with tf_keras and tfmot (kerasnas[qat]) for PTQ vs QAT")
     parser.add_argument("--out", default="hardware_results.json")
@@ -253,6 +371,8 @@ def main(argv=None):
               f"({results['ptq']['drop_points']:+.2f} points lost)", flush=True)
     if "qat" not in args.skip and args.qat_python:
         results["qat"] = qat(args.qat_python, args.seed, args.epochs)
+    if "spaces" not in args.skip:
+        results["spaces"] = spaces_part(args)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
     print(f"wrote {args.out}")

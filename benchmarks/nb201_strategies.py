@@ -85,6 +85,23 @@ STRATEGIES = {
                   "ReinforceController", {}, False),
     "ppo": ("kerasnas ReinforceController(ppo=True)", "kerasnas.oracles.controller",
             "ReinforceController", {"ppo": True}, False),
+    # Issue 26: CTNAS (a comparator's P(sample > baseline) as the controller's reward) and
+    # IRLAS's topology reward on the REINFORCE controller (expert: NB201's ResNet cell).
+    "ctnas": ("kerasnas CTNAS", "kerasnas.oracles.ctnas", "CTNAS", {}, False),
+    # NAO (issue 26): gradient ascent in a learned graph embedding, decoded back to cells.
+    "nao": ("kerasnas NAO", "kerasnas.oracles.nao", "NAO", {}, False),
+    "reinforce_irlas": ("kerasnas ReinforceController(expert=\"auto\")",
+                        "kerasnas.oracles.controller", "ReinforceController",
+                        {"expert": "auto"}, False),
+    # Crossover (issue 26): half of the children recombine two tournament winners, then
+    # mutate once (the default of `mutate_after_crossover`), or are the recombination alone.
+    "evolution_crossover": ("kerasnas RegularizedEvolution(crossover_rate=0.5)",
+                            "kerasnas.oracles.evolution", "RegularizedEvolution",
+                            {"crossover_rate": 0.5}, False),
+    "evolution_crossover_only": (
+        "kerasnas RegularizedEvolution(crossover_rate=0.5, mutate_after_crossover=False)",
+        "kerasnas.oracles.evolution", "RegularizedEvolution",
+        {"crossover_rate": 0.5, "mutate_after_crossover": False}, False),
 }
 
 
@@ -279,11 +296,13 @@ def main(argv=None):
         tasks += [(name, 0, min(budgets), True, args.kt_seed_stride)
                   for name in names if name not in done]
     # Slow strategies first, so the pool's last tasks are short.
-    slow_first = {"kt_bayesian": 0, "bayesian": 1, "ppo": 2, "reinforce": 3}
+    slow_first = {"kt_bayesian": 0, "ctnas": 0, "nao": 0, "bayesian": 1, "ppo": 2,
+                  "reinforce": 3}
     tasks.sort(key=lambda t: (t[3], slow_first.get(t[0], 9), t[1]))
 
     # One BLAS thread per worker: `--jobs` processes share the cores.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):  # TF: NAO's networks
         os.environ.setdefault(var, "1")
     start = saved = time.time()
     runs, prefix_runs = list(previous), []

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--target", help="CSV target column (default: the last column)")
     s.add_argument("--strategy", default="auto", choices=_STRATEGIES,
                    help="search strategy (default: auto = regularized evolution, else random;"
+                        " grid: every architecture once, small spaces only;"
                         " darts / darts2: one-shot DARTS, first / second order, on a cell space)")
     s.add_argument("--space", default="auto", choices=_SPACES,
                    help="search space (default: auto = residual conv stacks for images, "
@@ -110,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TFLite mode candidates are converted, timed and exported in: "
                         "float32, float16, dynamic or int8 (default: int8 when a budget is "
                         "given, else no hardware metrics)")
+    h.add_argument("--codesign", action="store_true",
+                   help="search the quantization mode, an input downscale (1 or 2) and the "
+                        "interpreter threads (1 or 2) with the network (default: off)")
     h.add_argument("--pareto", action="store_true",
                    help="print the trials on the accuracy / latency Pareto front (needs a "
                         "budget or --quantize)")
@@ -175,9 +179,17 @@ def _formats(text):
 def _hardware_kwargs(args) -> dict:
     """`search()`'s hardware arguments from the flags; search() checks their values."""
     if args.pareto and args.latency_budget_ms is None and args.size_budget_bytes is None \
-            and args.quantize is None:
+            and args.quantize is None and not args.codesign:
         raise ValueError("--pareto needs hardware metrics: add --latency-budget-ms, "
-                         "--size-budget-bytes or --quantize.")
+                         "--size-budget-bytes, --quantize or --codesign.")
+    if args.codesign:
+        if args.quantize is not None:
+            raise ValueError("--codesign searches the quantization mode; drop --quantize.")
+        from kerasnas.hardware import HardwareObjective
+
+        return {"hardware": HardwareObjective(latency_budget_ms=args.latency_budget_ms,
+                                              size_budget_bytes=args.size_budget_bytes,
+                                              codesign=True)}
     return {"latency_budget_ms": args.latency_budget_ms,
             "size_budget_bytes": args.size_budget_bytes, "quantize": args.quantize}
 
@@ -185,12 +197,14 @@ def _hardware_kwargs(args) -> dict:
 def _pareto_lines(result) -> list[str]:
     """The accuracy / latency front, fastest first, as printed lines."""
     front = result.pareto_front("latency_ms")
-    name = result.objective["name"]
+    metric, _ = result.front_score()
+    name = metric or result.objective["name"]
     lines = [f"Pareto front ({name} vs latency_ms), {len(front)} trials:"]
     for record in front:
         size = record.metrics.get("model_bytes")
         size = "" if size is None else f", {size:,.0f} bytes"
-        lines.append(f"  trial {record.trial_id}: {name} {record.score:.4f}, "
+        score = record.score if metric is None else record.metrics[metric]
+        lines.append(f"  trial {record.trial_id}: {name} {score:.4f}, "
                      f"{record.metrics['latency_ms']:.4f} ms{size}, {record.architecture}")
     return lines
 

@@ -18,6 +18,7 @@ from kerasnas.spaces.encodings import (
     CellEncoding,
     DenseEncoding,
     MacroEncoding,
+    NAGOEncoding,
     NB201Encoding,
     ResidualEncoding,
     SeriesEncoding,
@@ -27,7 +28,7 @@ from kerasnas.spaces.hp_encoding import HPEncoding
 
 ENCODINGS = [NB201Encoding(), CellEncoding(), CellEncoding(macro=True, num_cells=4),
              MacroEncoding(), DenseEncoding(min_layers=0), ResidualEncoding(), SeriesEncoding(),
-             TableEncoding()]
+             TableEncoding(), NAGOEncoding()]
 
 
 def _reaches(graph, start, forward=True):

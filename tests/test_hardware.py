@@ -29,7 +29,7 @@ from kerasnas.hardware import (
     tflite_accuracy,
     tflite_predict,
 )
-from kerasnas.spaces import CellSpace, DenseSpace, MacroSpace, NB201Space
+from kerasnas.spaces import CellSpace, DenseSpace, MacroSpace, MnasSpace, NAGOSpace, NB201Space
 from kerasnas.spaces.ops import OPS, apply_op
 
 
@@ -70,6 +70,8 @@ def test_every_op_converts_to_full_int8_and_matches_float(shape):
 def _spaces(shape):
     yield CellSpace(shape, 3, channels=4, num_cells=2, num_blocks=2)
     yield MacroSpace(shape, 3, widths=(4, 8), max_layers=3, stem_channels=4)
+    yield MnasSpace(shape, 3, num_blocks=2, base_widths=(4, 8), stem_width=4, layers=(1, 2))
+    yield NAGOSpace(shape, 3, width=4, top_nodes=(3, 4), mid_nodes=(1, 2), bottom_nodes=(3, 4))
     if len(shape) == 3:
         yield NB201Space(shape, 3, channels=4, cells_per_stage=1)
 
@@ -104,6 +106,40 @@ def test_cell_and_dense_space_models_are_fully_integer():
     dense = DenseSpace((10,), 3, max_layers=1, units=(8,))
     model = dense.build_architecture(dense.encoding.from_string("8 gelu dropout=0.1"), compile=False)
     assert convert(model, "int8", representative_data=rng.random((32, 10))).fallbacks == {}
+
+
+@pytest.mark.parametrize("shape", [(8, 8, 2), (16, 2)], ids=["2d", "1d"])
+def test_mnas_space_ops_are_fully_integer(shape):
+    """Every MnasSpace op in one model: conv, sep_conv, MBConv, each with SE and the skip."""
+    rng = np.random.default_rng(2)
+    space = MnasSpace(shape, 3, num_blocks=3, base_widths=(8, 8, 8), stem_width=8)
+    arch = space.encoding.from_string(
+        "conv k3 x2 w1 se skip | sep_conv k5 x2 w1 se skip | mbconv3 k3 x2 w1 se skip")
+    model = space.build_architecture(arch, compile=False)
+    x = rng.random((32, *shape)).astype("float32")
+    conversion = convert(model, "int8", representative_data=x)
+    assert conversion.fallbacks == {}, conversion.report()
+    assert conversion.float_ops == []
+    for op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "LOGISTIC", "MUL", "ADD",
+               "MEAN"):
+        assert op in conversion.op_counts, op  # the SE's pool, dense, sigmoid and multiply
+    error = np.abs(tflite_predict(conversion.flatbuffer, x) - model.predict(x, verbose=0)).max()
+    assert error < 0.05
+
+
+def test_untrained_squeeze_excitation_runs_on_xnnpack():
+    """An untrained SE with a 2-unit bottleneck (8 channels in): zero Dense biases left a
+    constant 0 in it for several of these 16 initialisations, an int8 scale XNNPACK refuses."""
+    from kerasnas.hardware.runtime import make_interpreter
+
+    x = np.random.default_rng(0).random((32, 8, 8, 2)).astype("float32")
+    space = MnasSpace((8, 8, 2), 3, num_blocks=1, base_widths=(8,), stem_width=8)
+    arch = space.encoding.from_string("sep_conv k3 x1 w1 se skip")
+    for seed in range(16):
+        keras.utils.set_random_seed(seed)
+        conversion = convert(space.build_architecture(arch, compile=False), "int8",
+                             representative_data=x)
+        make_interpreter(conversion.flatbuffer)  # XNNPACK prepares every op
 
 
 def _tiny_model(width=8):

@@ -12,8 +12,24 @@ from kerasnas.automl.checks import check_space_args
 from kerasnas.automl.names import META_FILE as _META_FILE
 from kerasnas.automl.names import STRATEGIES
 
+#: The space `space="auto"` picks per input kind when the search is latency-bound (a
+#: `latency_budget_ms`, or a `hardware=` objective with a latency budget or MnasNet's
+#: `target_ms`); kinds not listed keep their usual space. Empty, as measured (benchmarks/README.md,
+#: "Spaces under a latency budget", 0.1 ms, 120 s, 2 seeds): MnasSpace, the candidate, lost on
+#: digits (0.85 test accuracy against ResidualSpace's 0.99) and on GunPoint (chance against
+#: SeriesSpace's 0.93): its MBConv models train ~4x slower per epoch on CPU, so a short search
+#: trains one of them. A kind enters here once a measurement shows its space winning.
+LATENCY_SPACES: dict = {}
 
-def auto_space(task):
+
+def latency_bound(hardware) -> bool:
+    """Whether `hardware` (a `HardwareObjective` or None) limits or rewards latency."""
+    if hardware is None:
+        return False
+    return hardware.limits.latency_ms is not None or hardware.target_ms is not None
+
+
+def auto_space(task, hardware=None):
     """`(class name, space_args)` of the space `space="auto"` picks for `task`.
 
     Tables get `TableSpace` (column transforms, numeric embeddings, MLP /
@@ -23,8 +39,12 @@ def auto_space(task):
     `ResidualSpace`, whose family holds the designs practitioners write
     first (ResNets) and places its reductions by the input's size; sequences
     get `SeriesSpace`: MiniRocket with a closed-form head (what wins on small
-    series), InceptionTime and the dilated TCNs, searched together.
+    series), InceptionTime and the dilated TCNs, searched together. A
+    latency-bound search (`latency_bound(hardware)`) gets `LATENCY_SPACES[task.kind]`
+    where that lists the kind.
     """
+    if latency_bound(hardware) and task.kind in LATENCY_SPACES:
+        return LATENCY_SPACES[task.kind], {}
     if task.kind == "tabular":
         return "TableSpace", {}
     if task.kind == "sequence":
@@ -33,7 +53,7 @@ def auto_space(task):
 
 
 def make_space(space, space_class, task, space_args, learning_rate, preprocessing,
-                target_scale=None):
+                target_scale=None, hardware=None):
     import keras_tuner
 
     if isinstance(space, keras_tuner.HyperModel):
@@ -42,7 +62,7 @@ def make_space(space, space_class, task, space_args, learning_rate, preprocessin
     if space == "auto":
         import kerasnas.spaces
 
-        name, args = auto_space(task)
+        name, args = auto_space(task, hardware)
         space_class = getattr(kerasnas.spaces, name)
         check_space_args(space_class, space_args)
     if hasattr(space_class, "task_args"):  # what the space reads from the data (a layout)
@@ -85,6 +105,27 @@ def warm_start(hypermodel, strategy, time_budget):
 AUTO_EVOLUTION = {"population_size": 8, "sample_size": 3}
 
 
+def auto_strategy(hypermodel=None) -> str:
+    """The strategy name `strategy="auto"` runs on `hypermodel`.
+
+    A space that names its own strategy in `AUTO_STRATEGY` gets it (`NAGOSpace`:
+    `"bayesian"`, NAGO's search of its generators' few parameters); every other
+    space gets regularized evolution (random search where it is unavailable).
+
+    Example:
+
+    >>> from kerasnas.spaces import NAGOSpace
+    >>> auto_strategy(NAGOSpace((8, 8, 1), 10)), auto_strategy(None)
+    ('bayesian', 'evolution')
+    """
+    import kerasnas.oracles
+
+    own = getattr(hypermodel, "AUTO_STRATEGY", None)
+    if own in STRATEGIES and hasattr(kerasnas.oracles, STRATEGIES[own][0]):
+        return own
+    return "evolution" if hasattr(kerasnas.oracles, "RegularizedEvolution") else "random"
+
+
 def make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_start=(),
                    context=None):
     """`(oracle, name)`; `context` is `(space, data, start time, time_budget, verbose)`, which
@@ -106,7 +147,7 @@ def make_strategy(strategy, objective, max_trials, seed, strategy_args, warm_sta
     name = strategy
     extra = {}
     if name == "auto":
-        name = "evolution" if hasattr(kerasnas.oracles, "RegularizedEvolution") else "random"
+        name = auto_strategy(context[0] if context else None)
         extra = dict(AUTO_EVOLUTION) if name == "evolution" else {}
     class_name, named_extra = STRATEGIES[name]
     extra = {**named_extra, **extra}

@@ -133,7 +133,7 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
                           baseline_metric=None if found is None else found.metric,
                           returned=returned, warnings=warnings,
                           estimation=estimation, selection=selection,
-                          **hardware_record(tuner, data))
+                          **hardware_record(tuner, data, best[0].hyperparameters.values))
     result.save(directory / RESULT_DIR)
     if verbose:
         print(f"Best {oracle.objective.name}: {best[0].score:.4f} "
@@ -152,14 +152,18 @@ def finish_search(tuner, data, hypermodel, recipe, *, refit, refit_epochs, batch
     return result
 
 
-def hardware_record(tuner, data) -> dict:
+def hardware_record(tuner, data, values) -> dict:
     """`{"hardware": settings, "calibration": rows}` of a hardware-aware search (`tuner.hardware`),
-    so `SearchResult.export` writes the quantized `.tflite` it measured; `{}` otherwise. The
+    so `SearchResult.export` writes the quantized `.tflite` it measured; `{}` otherwise. With
+    codesign the settings are the winner's own (`values`: its hyperparameters). The
     calibration rows (int8 only) are drawn as the trials drew theirs."""
     hardware = getattr(tuner, "hardware", None)
     if hardware is None:
         return {}
+    hardware = hardware.for_values(values)
     record = {"hardware": hardware.settings()}
+    if "hw_downscale" in values:
+        record["hardware"]["downscale"] = int(values["hw_downscale"])
     if hardware.quantize == "int8":
         from kerasnas.hardware.conversion import representative_sample
 

@@ -79,8 +79,13 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         validation_split: Share held out for validation when
             `validation_data` is None (default 0.2).
         strategy: `"auto"` (default: regularized evolution, or random search
-            where it is unavailable), `"random"`, `"evolution"`,
-            `"bayesian"`, `"reinforce"`, `"ppo"`, `"net2net"` (grows networks,
+            where it is unavailable; Bayesian optimisation for `space="nago"`,
+            the space's `AUTO_STRATEGY`), `"random"`, `"grid"` (every architecture
+            once, for spaces of at most 100,000), `"evolution"`,
+            `"bayesian"`, `"reinforce"`, `"ppo"`, `"ctnas"` (a learned comparator
+            rewards the controller, `kerasnas.oracles.ctnas`), `"nao"` (gradient
+            steps in a learned embedding, decoded back to architectures,
+            `kerasnas.oracles.nao`), `"net2net"` (grows networks,
             children inherit weights; with `space="auto"` it searches a
             `MacroSpace` for images and sequences), `"darts"` / `"darts2"` (one-shot
             DARTS, first / second order, on a `CellSpace` or `NB201Space`),
@@ -90,8 +95,9 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
         space: `"auto"` (default: a `ResidualSpace` of ResNets / dilated
             TCNs for images, `SeriesSpace` for sequences, `TableSpace` for tables),
             `"macro"`, `"cell"`, `"nb201"`, `"dense"`, `"residual"`, `"series"`,
-            `"table"`, a space
-            class, or a space instance (used as given: it should carry its own
+            `"table"`, `"mnas"` (MnasNet's per-block mobile space), `"nago"`
+            (NAGO's hierarchical random-graph generators), a space class, or a
+            space instance (used as given: it should carry its own
             preprocessing). The space's `hand_designs()` are the first trials
             of a named strategy (`"auto"` included), so a search is never
             worse than its best known design.
@@ -271,7 +277,10 @@ def search(x, y=None, *, validation_data=None, validation_split=0.2, strategy="a
     space, space_class, space_args = space_for_strategy(strategy, space, space_class, task,
                                                         space_args)
     hypermodel = make_space(space, space_class, task, space_args, learning_rate,
-                             lambda: normalization_layers(data), target_scale(data))
+                             lambda: normalization_layers(data), target_scale(data),
+                             hardware=hardware)
+    if hardware is not None:  # codesign: the hardware settings become decisions too
+        hypermodel = hardware.space_for(hypermodel)
     warm = warm_start(hypermodel, strategy, time_budget)
     from kerasnas.oneshot import one_liner as oneshot
 

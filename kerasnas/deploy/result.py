@@ -173,16 +173,35 @@ class SearchResult:
         return [r for r in self.leaderboard
                 if r.status == "COMPLETED" and is_finite_number(r.score)][:k]
 
-    def pareto_front(self, cost: str = "latency_ms") -> list[TrialRecord]:
+    def pareto_front(self, cost: str = "latency_ms", score: str | None = "auto"
+                     ) -> list[TrialRecord]:
         """Finished trials on the Pareto front of the objective vs `cost`, cheapest first.
 
         `cost` is a trial metric to minimise: `"latency_ms"` or `"model_bytes"`
         (recorded by a hardware-aware search, see `kerasnas.hardware`), or
-        `"params"` / `"flops"`. Empty if no trial recorded it.
+        `"params"` / `"flops"`. Empty if no trial recorded it. `score` is what
+        is maximised against it: `"auto"` (default) is the objective, except
+        after a codesign search, where it is the accuracy in each candidate's
+        own quantization mode (`quantized_accuracy`, or `quantized_mae`
+        minimised), so that an int8 candidate does not look as accurate as its
+        float32 twin; None is always the objective; or any trial metric.
         """
         from kerasnas.hardware.front import pareto_records
 
-        return pareto_records(self.history, cost, self.objective.get("direction", "max"))
+        name, direction = self.front_score(score)
+        return pareto_records(self.history, cost, direction, name)
+
+    def front_score(self, score="auto") -> tuple:
+        """`(metric or None, direction)` that `pareto_front(score=...)` maximises / minimises."""
+        direction = self.objective.get("direction", "max")
+        if score == "auto":
+            if not (self.hardware or {}).get("codesign"):
+                return None, direction
+            regression = self.task is not None and self.task.problem == "regression"
+            return ("quantized_mae", "min") if regression else ("quantized_accuracy", "max")
+        if score is None or score == self.objective.get("name"):
+            return None, direction
+        return score, "min" if any(k in score for k in ("mae", "mse", "loss")) else "max"
 
     def summary(self, k: int = 5) -> str:
         """A text table of the `k` best trials (default 5)."""

@@ -24,6 +24,10 @@
 * `search_options`: the `kerasnas.search` / CLI arguments of all the above.
 * `ranking`: Kendall tau and Spearman rho, to measure how well an estimate
   preserves the ranking of architectures.
+* `ghn`: `GraphHyperNetwork` (GHN-2), a graph hypernetwork that predicts every
+  parameter of an unseen architecture in one pass; `ghn_scorer` (for `Prescreen`)
+  and `GHNScores` (the tuner feature: each trial's `ghn_accuracy`, optionally
+  starting the trial from the predicted parameters).
 
 Names load lazily, so `import kerasnas.estimation` loads no TensorFlow.
 
@@ -64,6 +68,9 @@ _LAZY = {
     "set_downscale": "kerasnas.estimation.fidelity",
     "kendall_tau": "kerasnas.estimation.ranking",
     "spearman_rho": "kerasnas.estimation.ranking",
+    "GraphHyperNetwork": "kerasnas.estimation.ghn",
+    "ghn_scorer": "kerasnas.estimation.ghn",
+    "GHNScores": "kerasnas.estimation.ghn",
 }
 
 __all__ = sorted(_LAZY)

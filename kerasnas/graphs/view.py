@@ -10,7 +10,7 @@ that view's one home. It imports neither Keras nor TensorFlow.
   the directed edges between them.
 * `graph_of(arch, input_shape=None)`: the graph of an `Architecture`, from the
   rule registered for its encoding (`register_graph`). Every kerasnas
-  encoding has one: cell, NB201, macro, dense, residual, series and table. An
+  encoding has one: cell, NB201, macro, dense, residual, series, table, mnas and nago. An
   encoding without one (a user's `build(hp)` through `HPEncoding`) gets the
   chain of its active decisions; `graph_of_model` reads the real data flow of
   a built model instead, and `graph_of_hypermodel(arch, hypermodel)` of the
@@ -35,6 +35,13 @@ The node conventions, per encoding:
 * Residual (and the series space's residual family): a stem, then per block
   two convolutions and an `add` fed by the block's input (the shortcut),
   then the head.
+* Mnas (MnasNet's blocks): a stem, then per layer `conv` or [`expand` ->]
+  `depthwise` -> `project`, with an `se` node after the spatial convolution
+  where it has one and an `add` fed by the layer's input where it takes the
+  identity residual; strides as the encoding places them.
+* NAGO: the three levels flattened into one DAG of operations: a stem, every
+  cell's operations (an operation's inputs are the operations whose outputs
+  reach it through the cells' and stages' means), a pool.
 
 Example:
 
@@ -474,6 +481,8 @@ def _load_builtin_rules():
         *(f"categorical:{c}" for c in enc.categoricals),
         *(f"{body}:{a}" for body in enc.bodies for a in enc.activations), "ensemble"))(
         _table_graph)
+    register_graph(e.MnasEncoding, vocabulary=lambda enc: _MNAS_OPS)(_mnas_graph)
+    register_graph(e.NAGOEncoding, vocabulary=lambda enc: _NAGO_OPS)(_nago_graph)
 
 
 def _nb201_graph(arch, input_shape=None):
@@ -602,4 +611,68 @@ def _table_graph(arch, input_shape=None):
     if arch["num_layers"] and arch["ensemble"] > 1:
         x = b.node("ensemble", [x], members=arch["ensemble"])
     b.node("output", [x])
+    return b.graph()
+
+
+_MNAS_OPS = ("stem", "conv", "expand", "depthwise", "se", "project", "pool")
+
+
+def _mnas_graph(arch, input_shape=None):
+    """MnasNet's layers (`MnasEncoding.layers`, strides already placed by the encoding's
+    `reductions`): `conv` (+ `se`); or [`expand` ->] `depthwise` [-> `se`] -> `project`; an
+    `add` with the layer's input where it takes the identity residual."""
+    enc = arch.encoding
+    b = GraphBuilder()
+    stem_stride, _ = enc.strides()
+    x = b.node("stem", [b.node("input")], width=enc.stem_width, kernel=3, stride=stem_stride)
+    for layer in enc.layers(arch):
+        y, inner = x, layer.width if layer.op == "conv" else layer.in_width
+        if layer.op == "conv":
+            y = b.node("conv", [y], width=layer.width, kernel=layer.kernel, stride=layer.stride)
+        else:
+            if layer.op == "mbconv":
+                inner = layer.expansion * layer.in_width
+                y = b.node("expand", [y], width=inner, kernel=1)
+            y = b.node("depthwise", [y], width=inner, kernel=layer.kernel, stride=layer.stride)
+        if layer.se:
+            y = b.node("se", [y], width=max(1, int(enc.SE_RATIO * layer.in_width)))
+        if layer.op != "conv":
+            y = b.node("project", [y], width=layer.width, kernel=1)
+        x = b.node("add", [y, x]) if layer.residual else y
+    b.node("output", [b.node("pool", [x])])
+    return b.graph()
+
+
+_NAGO_OPS = ("stem", "sep_conv", "conv", "pool")
+
+
+def _nago_graph(arch, input_shape=None):
+    """NAGO's three levels flattened into one DAG of operations (`NAGOEncoding.plan`): an
+    operation's inputs are the operations whose outputs reach it through the cells' and
+    stages' means; `reduce` is its resolution (0: the stem's)."""
+    enc = arch.encoding
+    plan = enc.plan(arch, input_shape)
+    op = "sep_conv" if enc.conv == "separable" else "conv"
+    b = GraphBuilder()
+    stem = b.node("stem", [b.node("input")], width=plan.widths[0], kernel=3,
+                  stride=plan.stem_pool)
+
+    def run(dag, entry, node):
+        """The builder nodes of `dag`'s sinks, with `entry` feeding its sources."""
+        outputs = {dag.input: entry}
+        for v in dag.nodes():
+            outputs[v] = node(v, [i for s in dag.predecessors(v) for i in outputs[s]])
+        return [i for s in dag.sinks() for i in outputs[s]]
+
+    stages = {plan.top.input: [stem]}
+    for t in plan.top.nodes():
+        width, level, cells = plan.widths[t - 1], plan.levels[t - 1], plan.bottom[t - 1]
+
+        def cell(c, entry, width=width, level=level, cells=cells):
+            return run(cells[c - 1], entry, lambda o, feeds: [b.node(
+                op, feeds, width=width, kernel=enc.kernel, reduce=level)])
+
+        entry = [i for s in plan.top.predecessors(t) for i in stages[s]]
+        stages[t] = run(plan.mid[t - 1], entry, cell)
+    b.node("output", [b.node("pool", [i for s in plan.top.sinks() for i in stages[s]])])
     return b.graph()

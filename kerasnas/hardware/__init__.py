@@ -13,6 +13,9 @@ prediction, hard limits, MnasNet's soft reward and Pareto fronts.
 * `HardwareObjective`: the settings `NASTuner(hardware=...)` uses to record
   `latency_ms`, `model_bytes`, `quantized_accuracy` and `mnas_reward` per trial
   and to reject candidates over a limit (`trial.py`).
+* `CodesignEncoding` (`codesign.py`) and `CodesignSpace` (`codesign_space.py`):
+  the quantization mode, an input downscale and the interpreter threads
+  searched with the network (`HardwareObjective(codesign=True)`).
 
 Names load lazily: importing this package loads no TensorFlow.
 
@@ -51,6 +54,8 @@ _LAZY = {
     "crowding_distance": "kerasnas.hardware.objectives",
     "nsga2_rank": "kerasnas.hardware.objectives",
     "HardwareObjective": "kerasnas.hardware.trial",
+    "CodesignEncoding": "kerasnas.hardware.codesign",
+    "CodesignSpace": "kerasnas.hardware.codesign_space",
     "LimitExceeded": "kerasnas.hardware.trial",
 }
 

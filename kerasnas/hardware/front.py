@@ -20,23 +20,29 @@ from kerasnas.hardware.objectives import pareto_front
 from kerasnas.infra.numbers import is_finite_number
 
 
-def pareto_records(records, cost="latency_ms", direction="max") -> list:
+def pareto_records(records, cost="latency_ms", direction="max", score=None) -> list:
     """The finished records on the (score, `cost`) Pareto front, cheapest first.
 
     Args:
         records: `TrialRecord`s (anything with `status`, `score`, `metrics`).
         cost: The metric to minimise (default `"latency_ms"`).
         direction: Direction of the score (default `"max"`).
+        score: A metric to use as the score instead of each record's `score`
+            (default None), e.g. `"quantized_accuracy"`: a codesign search's
+            accuracy in each candidate's own quantization mode.
 
     Returns:
         The non-dominated records, sorted by increasing cost (so the last one
         has the best score). Empty if no finished record has `cost`.
     """
-    finished = [r for r in records if r.status == "COMPLETED" and is_finite_number(r.score)
+    def value(r):
+        return r.score if score is None else r.metrics.get(score)
+
+    finished = [r for r in records if r.status == "COMPLETED" and is_finite_number(value(r))
                 and is_finite_number(r.metrics.get(cost))]
     if not finished:
         return []
-    points = [(r.score, r.metrics[cost]) for r in finished]
+    points = [(value(r), r.metrics[cost]) for r in finished]
     front = [finished[i] for i in pareto_front(points, directions=(direction, "min"))]
     return sorted(front, key=lambda r: (r.metrics[cost], r.trial_id))
 

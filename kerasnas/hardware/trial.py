@@ -35,7 +35,9 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
+from typing import Mapping
 
 import keras
 import keras_tuner
@@ -98,6 +100,13 @@ class HardwareObjective:
         verify_margin: Relative slack of "verified" screening (default 0.25: a
             predictor with about 20% error must not reject candidates that are
             in fact inside the budget).
+        codesign: Search the hardware settings with the network
+            (`kerasnas.hardware.codesign`): False (default), True (the
+            quantization mode among `CODESIGN_MODES`, the input downscale among
+            `CODESIGN_DOWNSCALES` and the threads among `CODESIGN_THREADS`
+            become decisions of every architecture), or a dict of some of
+            `modes`, `downscales`, `threads` to search instead. Each trial is
+            then converted and timed with its own settings (`for_values`).
         delegates: Time with LiteRT's default XNNPACK delegate (default True);
             False times the built-in kernels (see `measure_latency`).
     """
@@ -105,8 +114,10 @@ class HardwareObjective:
     def __init__(self, quantize="int8", *, latency="measured", latency_budget_ms=None,
                  size_budget_bytes=None, target_ms=None, w=MNAS_W, predictor=None, accuracy=True,
                  threads=1, batch_size=1, warmup=WARMUP, repeats=REPEATS,
-                 calibration_examples=CALIBRATION_EXAMPLES, verify_margin=0.25, delegates=True):
+                 calibration_examples=CALIBRATION_EXAMPLES, verify_margin=0.25, delegates=True,
+                 codesign=False):
         self.quantize = check_mode(quantize)
+        self.codesign = _check_codesign(codesign)
         if latency not in LATENCY_MODES:
             raise ValueError(f"latency must be one of {LATENCY_MODES}, got {latency!r}.")
         if latency != "measured" and predictor is None:
@@ -128,6 +139,24 @@ class HardwareObjective:
         self.verify_margin = float(verify_margin)
         self.delegates = bool(delegates)
 
+    def for_values(self, values) -> "HardwareObjective":
+        """These settings for one trial: its `hw_quantize` / `hw_threads` decisions (codesign)
+        in place of `quantize` / `threads`; `self` when its values hold none."""
+        if not any(name in values for name in ("hw_quantize", "hw_threads")):
+            return self
+        trial = copy.copy(self)
+        trial.quantize = check_mode(values.get("hw_quantize", self.quantize))
+        trial.threads = int(values.get("hw_threads", self.threads))
+        return trial
+
+    def space_for(self, space):
+        """`space` wrapped in a `CodesignSpace` when codesign is on, else `space` itself."""
+        if not self.codesign:
+            return space
+        from kerasnas.hardware.codesign_space import CodesignSpace
+
+        return CodesignSpace(space, **self.codesign)
+
     def settings(self) -> dict:
         """The settings a search result records (JSON-serialisable): the quantization mode,
         the limits, the interpreter threads and batch size, MnasNet's target.
@@ -140,11 +169,13 @@ class HardwareObjective:
         return {"quantize": self.quantize, "latency": self.latency,
                 "latency_budget_ms": self.limits.latency_ms,
                 "size_budget_bytes": self.limits.model_bytes, "target_ms": self.target_ms,
-                "threads": self.threads, "batch_size": self.batch_size}
+                "threads": self.threads, "batch_size": self.batch_size,
+                "codesign": self.codesign or None}
 
     def __repr__(self):
+        codesign = f", codesign={self.codesign}" if self.codesign else ""
         return (f"HardwareObjective(quantize={self.quantize!r}, latency={self.latency!r}, "
-                f"limits={self.limits}, target_ms={self.target_ms})")
+                f"limits={self.limits}, target_ms={self.target_ms}{codesign})")
 
     # ------------------------------------------------------------ pieces
     def convert(self, model, x):
@@ -206,6 +237,31 @@ class HardwareObjective:
             metrics["quantized_mae"] = float(np.mean(np.abs(outputs.reshape(y_val.shape[0], -1)
                                                             - y_val.reshape(y_val.shape[0], -1))))
         return metrics
+
+
+def _check_codesign(codesign) -> dict:
+    """`codesign` as the choices `CodesignSpace` takes (`{}` when off)."""
+    from kerasnas.hardware.codesign import (
+        CODESIGN_DOWNSCALES,
+        CODESIGN_MODES,
+        CODESIGN_THREADS,
+        CodesignEncoding,
+    )
+
+    if codesign is False or codesign is None:
+        return {}
+    defaults = {"modes": CODESIGN_MODES, "downscales": CODESIGN_DOWNSCALES,
+                "threads": CODESIGN_THREADS}
+    if codesign is True:
+        return dict(defaults)
+    if not isinstance(codesign, Mapping) or set(codesign) - set(defaults):
+        raise ValueError(f"codesign must be True, False or a dict of some of {sorted(defaults)}; "
+                         f"got {codesign!r}.")
+    choices = {k: tuple(codesign.get(k, v)) for k, v in defaults.items()}
+    from kerasnas.spaces.encodings import NB201Encoding
+
+    CodesignEncoding(NB201Encoding(), **choices)  # checks the values, names the bad one
+    return choices
 
 
 def _is_classifier(model):
@@ -276,6 +332,7 @@ def start_trial(tuner, trial, model, x, objective) -> HardwareTrial:
     """
     if objective is None:
         return HardwareTrial(None, {})
+    objective = objective.for_values(trial.hyperparameters.values)
     try:
         metrics = objective.pre_fit_metrics(model, x)
     except LimitExceeded as err:

@@ -20,10 +20,26 @@ deviation: as the policy improves, the band it samples narrows, `s` shrinks
 and the same 0.8-point gap weighs more. `reward="raw"` uses
 `fitness * reward_scale - b` instead.
 
+Topology reward (IRLAS; Guo et al., 2019). With `expert=` (an architecture,
+its string, or `"auto"`: the space's ResNet-like design, see
+`kerasnas.oracles.mirror`), each result's advantage also gets IRLAS's mirror
+stimuli reward, how much the architecture's topology resembles the expert's
+(m(x) in [0, 1], 1 for the expert's own), against its own moving average m_b:
+
+    A = A_accuracy + mirror_weight * (m(x) - m_b)
+
+where A_accuracy is the advantage above (clipped in "normalized" mode; the
+mirror term is not). In "normalized" mode `mirror_weight` is in units of the
+fitness's moving absolute deviation, so it means the same on any metric; the
+mirror stimuli function learns its feature weights from the architectures the
+controller proposes (IRLAS's feature matching). `expert=None` (the default)
+leaves the reward, and the saved state, exactly as without the option.
+
 The controller's weights, Adam's variables, the baseline statistics and the
-PPO batch in progress are part of the oracle's saved state, so a search
-resumed with `overwrite=False` continues the same policy and makes exactly
-the proposals an uninterrupted run would have made.
+PPO batch in progress are part of the oracle's saved state (with `expert=`,
+the mirror baseline and feature statistics too), so a search resumed with
+`overwrite=False` continues the same policy and makes exactly the proposals
+an uninterrupted run would have made.
 
 Example:
 
@@ -31,6 +47,7 @@ Example:
 >>> from kerasnas.oracles import ReinforceController
 >>> oracle = ReinforceController(objective="val_accuracy", max_trials=50, seed=1)
 >>> ppo = ReinforceController(objective="val_accuracy", max_trials=50, ppo=True, seed=1)
+>>> irlas = ReinforceController(objective="val_accuracy", expert="auto", seed=1)
 """
 
 from __future__ import annotations
@@ -48,6 +65,11 @@ _REWARDS = ("normalized", "raw")
 #: ~60 ms per trial late in a search, and end in the random fallback all the same. 32 (four
 #: sample batches) bounds that at four updates per trial.
 DEFAULT_MAX_COLLISIONS = 32
+
+#: lambda of the mirror stimuli reward (`expert=`): a perfect topology match is worth this many
+#: moving absolute deviations of the fitness ("normalized" reward) over an average match.
+#: Chosen on NAS-Bench-201 seeds 1000-1019 (benchmarks/README.md, "IRLAS").
+DEFAULT_MIRROR_WEIGHT = 1.0
 
 
 class ReinforceController(ArchitectureOracle):
@@ -77,6 +99,12 @@ class ReinforceController(ArchitectureOracle):
             answers them from its cache for free; those answers are trained on
             together, in one step per `sample_size` proposals, which bounds the
             controller's cost per trial.
+        expert: IRLAS's expert for the topology reward: an `Architecture` of the
+            space, its string, or `"auto"` (the space's ResNet-like design; a
+            space without one raises `ValueError`). Default None: no topology
+            reward. See the module docstring.
+        mirror_weight: lambda, the weight of the mirror stimuli reward (default
+            `DEFAULT_MIRROR_WEIGHT`, 1.0); used only with `expert`.
         **kwargs: Passed to `ArchitectureOracle` / `keras_tuner.Oracle`.
 
     Example:
@@ -92,7 +120,8 @@ class ReinforceController(ArchitectureOracle):
                  reward="normalized", reward_scale=1.0, advantage_clip=3.0, units=32,
                  embedding_dim=32, temperature=1.0, tanh_constant=2.5, ppo=False,
                  ppo_clip=0.2, ppo_epochs=4, batch_size=8, sample_size=8,
-                 max_collisions=DEFAULT_MAX_COLLISIONS, **kwargs):
+                 max_collisions=DEFAULT_MAX_COLLISIONS, expert=None,
+                 mirror_weight=DEFAULT_MIRROR_WEIGHT, **kwargs):
         if reward not in _REWARDS:
             raise ValueError(f"reward must be one of {_REWARDS}, got {reward!r}.")
         if not 0.0 <= baseline_decay < 1.0:
@@ -108,6 +137,14 @@ class ReinforceController(ArchitectureOracle):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if entropy_weight < 0:
             raise ValueError(f"entropy_weight must be >= 0, got {entropy_weight}.")
+        if isinstance(mirror_weight, bool) or not isinstance(mirror_weight, (int, float)) \
+                or not np.isfinite(mirror_weight) or mirror_weight < 0:
+            raise ValueError(f"mirror_weight must be a finite number >= 0, got "
+                             f"{mirror_weight!r}.")
+        if expert is not None and not isinstance(expert, str) \
+                and getattr(expert, "encoding", None) is None:
+            raise ValueError(f"expert must be None, an Architecture of the space, its string or "
+                             f"'auto'; got {expert!r}.")
         super().__init__(objective=objective, max_trials=max_trials, space=space, seed=seed,
                          max_collisions=max_collisions, **kwargs)
         self.learning_rate = float(learning_rate)
@@ -135,6 +172,13 @@ class ReinforceController(ArchitectureOracle):
         self._observed: set[str] = set()  # str(arch) of every architecture observed
         self.updates = 0  # gradient steps taken
         self._saved_network = None  # (updates, encoded weights) of the last save
+        self.expert = expert
+        self.mirror_weight = float(mirror_weight)
+        self._mirror = None  # the MirrorStimuli, built once the encoding is known
+        self._pending_mirror = None  # its restored state, applied when it is built
+        self._mirror_baseline = None  # m_b: moving average of the mirror stimuli score
+        if expert is not None and space is not None:
+            self.mirror  # noqa: B018 -- resolves the expert now: a bad one fails before searching
 
     # ------------------------------------------------------------ network
     @property
@@ -164,6 +208,41 @@ class ReinforceController(ArchitectureOracle):
             learning_rate=self.learning_rate, temperature=self.temperature,
             tanh_constant=self.tanh_constant, seed=_weight_seed(self.seed))
 
+    @property
+    def mirror(self):
+        """The `MirrorStimuli` of `expert` (None without one), built once the encoding is known."""
+        if self.expert is None:
+            return None
+        encoding = self.encoding
+        if self._mirror is None or self._mirror.encoding.key != encoding.key:
+            from kerasnas.oracles.mirror import MirrorStimuli
+
+            expert = self.expert
+            if not isinstance(expert, str) and expert.encoding.key != encoding.key \
+                    and getattr(encoding, "name", None) == "keras_tuner":
+                expert = str(expert)  # a user's build(hp) space grew since it was given
+            self._mirror = MirrorStimuli(encoding, expert)
+            if self._pending_mirror is not None:
+                self._mirror.set_state(self._pending_mirror)
+                self._pending_mirror = None
+        return self._mirror
+
+    def _mirror_score(self, arch):
+        """m(x) of a result, and the agent's feature statistics updated (feature matching)."""
+        score = self.mirror.score(arch)
+        self.mirror.observe(arch)
+        return score
+
+    def _mirror_term(self, score):
+        """mirror_weight * (m(x) - m_b), then m_b moved towards m(x)."""
+        if self._mirror_baseline is None:
+            self._mirror_baseline = score
+            return 0.0
+        term = self.mirror_weight * (score - self._mirror_baseline)
+        decay = self.baseline_decay
+        self._mirror_baseline = decay * self._mirror_baseline + (1 - decay) * score
+        return term
+
     def _tokens_and_mask(self, arch):
         active = self.encoding.active(arch.as_dict())
         tokens = [d.index(v) for d, v in zip(self.encoding.decisions, arch.values, strict=True)]
@@ -172,6 +251,8 @@ class ReinforceController(ArchitectureOracle):
 
     # ---------------------------------------------------------- algorithm
     def propose(self):
+        if self.expert is not None:
+            self.mirror  # noqa: B018 -- resolves the expert before the first trial runs
         if self._update_due:
             self._update()
         self.network  # noqa: B018 -- grows the policy (and drops stale samples) if the space grew
@@ -188,12 +269,18 @@ class ReinforceController(ArchitectureOracle):
         key = str(arch)
         fresh = key not in self._observed
         self._observed.add(key)
+        mirror = self._mirror_score(arch) if self.expert is not None else None
         if self.ppo:
-            self._batch.append({"tokens": tokens, "mask": mask, "reward": reward})
+            observation = {"tokens": tokens, "mask": mask, "reward": reward}
+            if mirror is not None:
+                observation["mirror"] = mirror
+            self._batch.append(observation)
             self._update_due = self._update_due or len(self._batch) >= self.batch_size
             return
         advantage = self._advantage(reward)
         self._track(reward)
+        if mirror is not None:
+            advantage += self._mirror_term(mirror)
         self._batch.append({"tokens": tokens, "mask": mask, "advantage": advantage})
         # A new result changes the policy before the next proposal; cached results answered
         # for repeated proposals are trained on together once the sample queue runs out.
@@ -213,8 +300,11 @@ class ReinforceController(ArchitectureOracle):
         if self.ppo:
             advantages = []
             for o in batch:
-                advantages.append(self._advantage(o["reward"]))
+                advantage = self._advantage(o["reward"])
                 self._track(o["reward"])
+                if "mirror" in o:
+                    advantage += self._mirror_term(o["mirror"])
+                advantages.append(advantage)
             advantages = np.array(advantages, "float32")
             if not advantages.any():
                 return
@@ -258,10 +348,15 @@ class ReinforceController(ArchitectureOracle):
             network = self._saved_network[1]
         else:
             network = self._pending_network_state
-        return {"network": network, "baseline": self._baseline, "deviation": self._deviation,
-                "batch": list(self._batch), "queue": list(self._queue),
-                "update_due": self._update_due, "observed": sorted(self._observed),
-                "updates": self.updates}
+        state = {"network": network, "baseline": self._baseline, "deviation": self._deviation,
+                 "batch": list(self._batch), "queue": list(self._queue),
+                 "update_due": self._update_due, "observed": sorted(self._observed),
+                 "updates": self.updates}
+        if self.expert is not None:  # without the option, the state is as it always was
+            stimuli = self._mirror.get_state() if self._mirror is not None \
+                else self._pending_mirror
+            state["mirror"] = {"baseline": self._mirror_baseline, "stimuli": stimuli}
+        return state
 
     def set_algorithm_state(self, state):
         self._baseline = state["baseline"]
@@ -272,6 +367,13 @@ class ReinforceController(ArchitectureOracle):
         self._observed = set(state["observed"])
         self.updates = int(state["updates"])
         self._saved_network = None
+        mirror = state.get("mirror") if self.expert is not None else None
+        self._mirror_baseline = mirror["baseline"] if mirror else None
+        stimuli = mirror["stimuli"] if mirror else None
+        if stimuli is not None and self._mirror is not None and self._space is not None:
+            self._mirror.set_state(stimuli)
+        else:
+            self._mirror, self._pending_mirror = None, stimuli
         if state["network"] is None:
             self._network, self._pending_network_state = None, None
         elif (self._network is not None and self._space is not None

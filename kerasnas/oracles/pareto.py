@@ -63,11 +63,13 @@ class ParetoEvolution(RegularizedEvolution):
             self._cost[key] = float(trial.metrics.get_last_value(self.cost_metric))
         super()._record_end(trial)
 
-    def select_parent(self) -> str:
-        picks = [int(i) for i in self.rng.choice(len(self.population), size=self.sample_size,
-                                                 replace=False)]
+    def _tournament(self, members, size) -> int:
+        """The NSGA-II best of `size` distinct random `members` (both of crossover's too)."""
+        members = list(members)
+        picks = [members[int(i)] for i in self.rng.choice(len(members), size=size,
+                                                          replace=False)]
         points = [(self.population[i][1], self._cost_of(self.population[i][0])) for i in picks]
-        return self.population[picks[nsga2_rank(points)[0]]][0]
+        return picks[nsga2_rank(points)[0]]
 
     def _cost_of(self, key) -> float:
         cost = self._cost.get(key, math.inf)

@@ -7,6 +7,9 @@
 * `ResidualSpace`: residual conv stacks (ResNets, dilated TCNs), 1D or 2D.
 * `SeriesSpace`: MiniRocket (closed-form head), InceptionTime and TCNs for series.
 * `TableSpace`: column transforms, numeric embeddings, MLP / ResNet / TabM-mini for tables.
+* `NAGOSpace`: NAGO's hierarchical random-graph generators (stages, cells, operations).
+* `MnasSpace`: MnasNet's per-block space (conv / sep_conv / MBConv, kernel, SE, skip, layers,
+  width) of mobile networks, 1D or 2D.
 
 Names load lazily, so `import kerasnas.spaces.architecture` (or
 `.encodings`) stays free of Keras and TensorFlow; the spaces themselves import
@@ -44,6 +47,11 @@ _LAZY = {
     "SeriesEncoding": "kerasnas.spaces.encodings",
     "TableSpace": "kerasnas.spaces.table",
     "TableEncoding": "kerasnas.spaces.encodings",
+    "NAGOSpace": "kerasnas.spaces.nago",
+    "NAGOEncoding": "kerasnas.spaces.encodings",
+    "MnasSpace": "kerasnas.spaces.mnas",
+    "MnasEncoding": "kerasnas.spaces.encodings",
+    "MNAS_OPS": "kerasnas.spaces.encodings",
     "RandomKernelFeatures": "kerasnas.spaces.kernels",
     "count_flops": "kerasnas.spaces.cost",
     "count_params": "kerasnas.spaces.cost",

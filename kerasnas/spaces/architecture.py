@@ -26,6 +26,9 @@ True
 >>> child = arch.mutate(np.random.default_rng(1))
 >>> child != arch
 True
+>>> mixed = arch.crossover(child, np.random.default_rng(2))  # each edge from one parent
+>>> all(v in (arch[d.name], child[d.name]) for d, v in zip(enc.decisions, mixed.values))
+True
 """
 
 from __future__ import annotations
@@ -106,8 +109,8 @@ class Encoding:
 
     Subclasses set `name`, build `self.decisions` in `__init__`, implement
     `get_config`, and may override `active(values)` (which decisions matter),
-    `canonicalize(values)` (extra normalisation), `to_string` and
-    `from_string`.
+    `canonicalize(values)` (extra normalisation), `crossover_groups()` (which
+    decisions `crossover` inherits together), `to_string` and `from_string`.
     """
 
     name: ClassVar[str] = "base"
@@ -227,9 +230,8 @@ class Encoding:
         `ValueError` if the space has a single architecture).
         """
         values = arch.as_dict()
-        candidates = [
-            d for d in self.decisions if d.name in self.active(values) and len(d.choices) > 1
-        ]
+        active = self.active(values)  # once, not once per decision
+        candidates = [d for d in self.decisions if d.name in active and len(d.choices) > 1]
         if not candidates:
             raise ValueError(f"{self.name}: nothing to mutate in a single-architecture space.")
         for _ in range(100):
@@ -258,6 +260,96 @@ class Encoding:
                     seen.add(child)
                     result.append(child)
         return result
+
+    # -------------------------------------------------------------- crossover
+    def crossover_groups(self) -> list[tuple[str, ...]]:
+        """The units `crossover` inherits whole: groups of decision names, in order.
+
+        Default: every decision on its own (plain uniform crossover). An
+        encoding whose decisions only make sense together overrides it, e.g.
+        a macro layer's op, width and kernel, or a cell block's two (input,
+        op) branches. A decision left out of every group is a group of its own.
+        """
+        return [(d.name,) for d in self.decisions]
+
+    def _crossover_positions(self) -> tuple[tuple[int, ...], ...]:
+        """`crossover_groups()` as decision positions, checked once and cached."""
+        cached = self.__dict__.get("_crossover_cache")
+        if cached is not None:
+            return cached
+        groups, seen = [], set()
+        for group in self.crossover_groups():
+            positions = []
+            for name in group:
+                if name not in self._position:
+                    raise ValueError(f"{type(self).__name__}.crossover_groups names {name!r}, "
+                                     f"which is not a decision of the space.")
+                if name in seen:
+                    raise ValueError(f"{type(self).__name__}.crossover_groups lists {name!r} "
+                                     "twice; each decision belongs to at most one group.")
+                seen.add(name)
+                positions.append(self._position[name])
+            if positions:
+                groups.append(tuple(positions))
+        groups += [(i,) for i, d in enumerate(self.decisions) if d.name not in seen]
+        self.__dict__["_crossover_cache"] = cached = tuple(groups)
+        return cached
+
+    def crossover(self, a: "Architecture", b: "Architecture",
+                  rng: np.random.Generator) -> "Architecture":
+        """Uniform crossover of two parents: each group of decisions comes from one of them.
+
+        For every group of `crossover_groups()` one parent is drawn, each with
+        probability 1/2 (one uniform draw per group, so the RNG advances the
+        same way for any pair). A group inactive in the parent drawn but
+        active in the other (the fifth layer when the parent drawn has four)
+        is taken from the other, so a decision that was active in a parent
+        keeps a value some parent actually used. The child is canonical
+        (`architecture()`); it may equal a parent, e.g. when every draw
+        picks the same one or when `a == b`.
+
+        Args:
+            a: First parent, an `Architecture` of this encoding.
+            b: Second parent, of this encoding too.
+            rng: The random generator that draws the parent of each group.
+
+        Returns:
+            The canonical child `Architecture`.
+
+        Raises:
+            ValueError: a parent belongs to another encoding.
+
+        Example:
+
+        >>> from kerasnas.spaces.encodings import NB201Encoding
+        >>> enc = NB201Encoding()
+        >>> a = enc.from_string("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+        >>> b = enc.from_string(
+        ...     "|skip_connect~0|+|skip_connect~0|skip_connect~1|+"
+        ...     "|skip_connect~0|skip_connect~1|skip_connect~2|")
+        >>> child = enc.crossover(a, b, np.random.default_rng(0))
+        >>> all(v in (a[d.name], b[d.name]) for d, v in zip(enc.decisions, child.values))
+        True
+        """
+        for parent in (a, b):
+            if not isinstance(parent, Architecture) or parent.encoding != self:
+                space = parent.encoding if isinstance(parent, Architecture) else type(parent)
+                raise ValueError(f"{self.name}: crossover needs two Architectures of this "
+                                 f"encoding ({self!r}); got one of {space!r}. Parse it with "
+                                 "this encoding's from_string first.")
+        names = [d.name for d in self.decisions]
+        parents = ((a, self.active(a.as_dict())), (b, self.active(b.as_dict())))
+        values = list(a.values)
+        groups = self._crossover_positions()
+        for group, u in zip(groups, rng.random(len(groups)), strict=True):
+            drawn, other = parents if u >= 0.5 else parents[::-1]
+            donor = drawn
+            if (not any(names[i] in drawn[1] for i in group)
+                    and any(names[i] in other[1] for i in group)):
+                donor = other  # inactive in the parent drawn: the one that uses it
+            for i in group:
+                values[i] = donor[0].values[i]
+        return self.architecture(dict(zip(names, values, strict=True)))
 
     # ---------------------------------------------------------------- strings
     def to_string(self, arch: "Architecture") -> str:
@@ -345,6 +437,10 @@ class Architecture:
 
     def neighbors(self) -> list["Architecture"]:
         return self.encoding.neighbors(self)
+
+    def crossover(self, other: "Architecture", rng: np.random.Generator) -> "Architecture":
+        """A child taking each group of decisions from `self` or `other` (`Encoding.crossover`)."""
+        return self.encoding.crossover(self, other, rng)
 
     def to_hp_values(self) -> dict:
         return self.encoding.to_hp_values(self)

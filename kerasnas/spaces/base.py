@@ -180,18 +180,28 @@ class NASHyperModel(keras_tuner.HyperModel):
             return self.encoding.from_hp_values(arch)
         raise TypeError(f"Expected an Architecture, its string or a dict of values; got {arch!r}.")
 
-    def build_architecture(self, arch, compile: bool = True) -> keras.Model:
+    def build_architecture(self, arch, compile: bool = True, *,
+                           input_downscale: int = 1) -> keras.Model:
         """The functional Keras model of `arch`.
 
         Args:
             arch: An `Architecture` of this space (or its string / values dict).
             compile: Compile with the space's optimizer, loss and metrics
                 (default True).
+            input_downscale: Average-pool the (preprocessed) input by this factor
+                before the network, an int >= 1 (default 1: none); a hardware
+                setting that codesign searches (`kerasnas.hardware.codesign`).
 
         Returns:
             A `keras.Model`.
         """
         arch = self.architecture(arch)
+        if isinstance(input_downscale, bool) or int(input_downscale) != input_downscale \
+                or input_downscale < 1:
+            raise ValueError(f"input_downscale must be an int >= 1; got {input_downscale!r}.")
+        if input_downscale > 1 and self.spatial_rank not in (1, 2):
+            raise ValueError(f"input_downscale pools a sequence or an image; this space takes "
+                             f"{self.input_shape}. Pass input_downscale=1.")
         inputs = keras.Input(self.input_shape)
         x = inputs
         for layer in self.preprocessing:
@@ -200,6 +210,10 @@ class NASHyperModel(keras_tuner.HyperModel):
         if resolution < 1.0 and self.spatial_rank == 2:  # a down-scaled proxy's input
             size = [max(1, int(round(s * resolution))) for s in self.input_shape[:2]]
             x = keras.layers.Resizing(*size, name="fidelity_resize")(x)
+        if input_downscale > 1:
+            pool = (keras.layers.AveragePooling2D if self.spatial_rank == 2
+                    else keras.layers.AveragePooling1D)
+            x = pool(int(input_downscale), padding="same", name="input_downscale")(x)
         features = self.build_body(x, arch)
         if self.num_classes is None:
             outputs = keras.layers.Dense(self.output_dim, dtype="float32", name="head")(features)
