@@ -59,6 +59,25 @@ def nb201_table(nb201_csv) -> dict:
     return load_nb201_table(nb201_csv)
 
 
+@pytest.fixture(scope="session")
+def crashing_tuner():
+    """`NB201LookupTuner` that raises `KeyboardInterrupt` when trial number `crash_at` starts,
+    as a real interruption escapes Keras Tuner (for the exact-resume tests of the oracles)."""
+    from kerasnas.bench.nb201 import NB201LookupTuner
+
+    class CrashingTuner(NB201LookupTuner):
+        def __init__(self, *args, crash_at, **kwargs):
+            self.crash_at = crash_at
+            super().__init__(*args, **kwargs)
+
+        def run_trial(self, trial, *args, **kwargs):
+            if int(trial.trial_id) == self.crash_at:
+                raise KeyboardInterrupt
+            return super().run_trial(trial, *args, **kwargs)
+
+    return CrashingTuner
+
+
 @pytest.fixture
 def nb201_toy():
     """Every NB201 cell, scored by its number of 3x3 convolutions (a known landscape)."""

@@ -141,23 +141,12 @@ def test_seeded_searches_repeat(nb201_table):
     assert len(set(archs)) == len(archs)
 
 
-class _CrashingTuner(NB201LookupTuner):
-    def __init__(self, *args, crash_at, **kwargs):
-        self.crash_at = crash_at
-        super().__init__(*args, **kwargs)
-
-    def run_trial(self, trial, *args, **kwargs):
-        if int(trial.trial_id) == self.crash_at:
-            raise KeyboardInterrupt  # escapes Keras Tuner like a real interruption
-        return super().run_trial(trial, *args, **kwargs)
-
-
 @pytest.mark.parametrize("ppo", [False, True], ids=["reinforce", "ppo"])
-def test_interrupted_search_resumes_exactly(nb201_table, tmp_path, ppo):
+def test_interrupted_search_resumes_exactly(nb201_table, tmp_path, ppo, crashing_tuner):
     trials = 20
     straight = run_search(_make(3, ppo=ppo), nb201_table, trials, directory=tmp_path / "straight")
     kwargs = {"directory": str(tmp_path / "resumed"), "project_name": "nb201"}
-    crashing = _CrashingTuner(_make(3, ppo=ppo, max_trials=trials), nb201_table, crash_at=12,
+    crashing = crashing_tuner(_make(3, ppo=ppo, max_trials=trials), nb201_table, crash_at=12,
                               overwrite=True, **kwargs)
     with pytest.raises(KeyboardInterrupt):
         crashing.search(verbose=0)

@@ -209,21 +209,10 @@ def test_crossover_rate_zero_draws_nothing_and_bad_rates_are_refused(nb201_table
         RegularizedEvolution(mutate_after_crossover=1)
 
 
-class _CrashingTuner(NB201LookupTuner):
-    def __init__(self, *args, crash_at, **kwargs):
-        self.crash_at = crash_at
-        super().__init__(*args, **kwargs)
-
-    def run_trial(self, trial, *args, **kwargs):
-        if int(trial.trial_id) == self.crash_at:
-            raise KeyboardInterrupt  # escapes Keras Tuner like a real interruption
-        return super().run_trial(trial, *args, **kwargs)
-
-
-def _interrupted(make, table, directory, crash_at):
+def _interrupted(crashing_tuner, make, table, directory, crash_at):
     """Results of a search killed at trial `crash_at`, then resumed with `overwrite=False`."""
     kwargs = {"directory": str(directory), "project_name": "nb201"}
-    crashing = _CrashingTuner(make(), table, crash_at=crash_at, overwrite=True, **kwargs)
+    crashing = crashing_tuner(make(), table, crash_at=crash_at, overwrite=True, **kwargs)
     with pytest.raises(KeyboardInterrupt):
         crashing.search(verbose=0)
     assert len(trial_results(crashing.oracle, table)) == crash_at
@@ -232,14 +221,15 @@ def _interrupted(make, table, directory, crash_at):
     return resumed.oracle, trial_results(resumed.oracle, table), crashing.oracle
 
 
-def test_evolution_with_crossover_is_seeded_and_resumes_exactly(nb201_table, tmp_path):
+def test_evolution_with_crossover_is_seeded_and_resumes_exactly(nb201_table, tmp_path,
+                                                                 crashing_tuner):
     def make(seed=3):
         return _evolution(seed, max_trials=30)
 
     straight = run_search(make(), nb201_table, 30, directory=tmp_path / "straight")
     assert run_search(make(), nb201_table, 30) == straight
     assert run_search(make(seed=4), nb201_table, 30) != straight
-    oracle, resumed, _ = _interrupted(make, nb201_table, tmp_path / "resumed", crash_at=17)
+    oracle, resumed, _ = _interrupted(crashing_tuner, make, nb201_table, tmp_path / "resumed", crash_at=17)
     assert resumed == straight
     assert oracle.crossover_rate == 0.5
     archs = [arch for arch, _ in straight]
@@ -268,8 +258,9 @@ def _small_grid(**kwargs):
     return GridSearch(objective="accuracy", space=NB201Encoding(ops=SMALL_OPS), **kwargs)
 
 
-def test_grid_visits_every_architecture_once_across_a_resume_then_stops(nb201_table, tmp_path):
-    oracle, results, crashed = _interrupted(_small_grid, nb201_table, tmp_path, crash_at=37)
+def test_grid_visits_every_architecture_once_across_a_resume_then_stops(nb201_table, tmp_path,
+                                                                        crashing_tuner):
+    oracle, results, crashed = _interrupted(crashing_tuner, _small_grid, nb201_table, tmp_path, crash_at=37)
     # What was saved at the interruption: the walk's cursor, one index per edge.
     fresh = _small_grid()
     fresh.trials = crashed.trials

@@ -133,25 +133,15 @@ def test_seeded_searches_repeat(nb201_table):
     assert run_search(_nao(12), nb201_table, 18) != first
 
 
-class _CrashingTuner(NB201LookupTuner):
-    def __init__(self, *args, crash_at, **kwargs):
-        self.crash_at = crash_at
-        super().__init__(*args, **kwargs)
-
-    def run_trial(self, trial, *args, **kwargs):
-        if int(trial.trial_id) == self.crash_at:
-            raise KeyboardInterrupt  # escapes Keras Tuner like a real interruption
-        return super().run_trial(trial, *args, **kwargs)
-
-
 @pytest.mark.parametrize("crash_at", [8, 14])  # mid-round (queue half used), and a round's end
-def test_an_interrupted_search_resumes_exactly(crash_at, nb201_table, tmp_path):
+def test_an_interrupted_search_resumes_exactly(crash_at, nb201_table, tmp_path,
+                                               crashing_tuner):
     straight_oracle = _nao(3)
     straight = run_search(straight_oracle, nb201_table, TRIALS, directory=tmp_path / "straight")
     assert straight_oracle.round >= 4
 
     kwargs = {"directory": str(tmp_path / "resumed"), "project_name": "nb201"}
-    crashing = _CrashingTuner(_nao(3), nb201_table, crash_at=crash_at, overwrite=True, **kwargs)
+    crashing = crashing_tuner(_nao(3), nb201_table, crash_at=crash_at, overwrite=True, **kwargs)
     with pytest.raises(KeyboardInterrupt):
         crashing.search(verbose=0)
     assert len(trial_results(crashing.oracle, nb201_table)) == crash_at

@@ -56,23 +56,12 @@ def _make(name, seed, **extra):
     return cls(objective="accuracy", max_trials=TRIALS, seed=seed, **kwargs, **extra)
 
 
-class _CrashingTuner(NB201LookupTuner):
-    def __init__(self, *args, crash_at, **kwargs):
-        self.crash_at = crash_at
-        super().__init__(*args, **kwargs)
-
-    def run_trial(self, trial, *args, **kwargs):
-        if int(trial.trial_id) == self.crash_at:
-            raise KeyboardInterrupt  # escapes Keras Tuner like a real interruption
-        return super().run_trial(trial, *args, **kwargs)
-
-
 @pytest.mark.parametrize("name", sorted(AVAILABLE))
-def test_interrupted_search_resumes_exactly(name, table, tmp_path):
+def test_interrupted_search_resumes_exactly(name, table, tmp_path, crashing_tuner):
     straight = run_search(_make(name, seed=3), table, TRIALS, directory=tmp_path / "straight")
 
     kwargs = {"directory": str(tmp_path / "resumed"), "project_name": "nb201"}
-    crashing = _CrashingTuner(_make(name, seed=3), table, crash_at=13, overwrite=True, **kwargs)
+    crashing = crashing_tuner(_make(name, seed=3), table, crash_at=13, overwrite=True, **kwargs)
     with pytest.raises(KeyboardInterrupt):
         crashing.search(verbose=0)
     assert len(trial_results(crashing.oracle, table)) == 13

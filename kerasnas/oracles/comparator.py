@@ -313,22 +313,22 @@ class ArchitectureComparator:
         bit-exact (arrays as base64)."""
         if self._saved is not None and self._saved[0] == self.steps:
             return self._saved[1]
-        from kerasnas.oracles.policy import _encode
+        from kerasnas.oracles.policy import encode_array
 
         with _LOCK:
             weights, optimizer = _Shared.values(self)
         state = {"steps": self.steps, "nodes": self.nodes, "rng": self.rng.bit_generator.state,
-                 "weights": [_encode(w) for w in weights],
-                 "optimizer": [_encode(v) for v in optimizer]}
+                 "weights": [encode_array(w) for w in weights],
+                 "optimizer": [encode_array(v) for v in optimizer]}
         self._saved = (self.steps, state)
         return state
 
     def set_state(self, state: dict) -> None:
         """Restores `get_state()` output (raises `ValueError` if the network's shape differs)."""
-        from kerasnas.oracles.policy import _decode
+        from kerasnas.oracles.policy import decode_array
 
-        weights = [_decode(w) for w in state["weights"]]
-        optimizer = [_decode(v) for v in state["optimizer"]]
+        weights = [decode_array(w) for w in state["weights"]]
+        optimizer = [decode_array(v) for v in state["optimizer"]]
         with _LOCK:
             current, slots = _Shared.values(self)
             if len(weights) != len(current) or any(

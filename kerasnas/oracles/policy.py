@@ -357,8 +357,8 @@ class ControllerNetwork:
         writing tens of thousands of floats as JSON numbers would cost tens of
         milliseconds on every `Oracle.save()`, this costs well under one.
         """
-        return {"weights": [_encode(v) for v in self.variables],
-                "optimizer": [_encode(v) for v in self.optimizer_variables]}
+        return {"weights": [encode_array(v) for v in self.variables],
+                "optimizer": [encode_array(v) for v in self.optimizer_variables]}
 
     def set_state(self, state: dict) -> None:
         """Restores `get_state()` output (raises `ValueError` if the network's shape differs).
@@ -376,7 +376,7 @@ class ControllerNetwork:
                                  "`units`/`embedding_dim` or for another search space?")
             arrays = []
             for v, value in zip(variables, saved, strict=True):
-                array = _decode(value)
+                array = decode_array(value)
                 if array.shape != v.shape:
                     raise ValueError(f"Saved controller variable has shape {array.shape}, "
                                      f"expected {v.shape}: the search space or the "
@@ -389,11 +389,13 @@ class ControllerNetwork:
         self.step = restored["optimizer"][0]
 
 
-def _encode(array) -> list:
+def encode_array(array) -> list:
+    """`[dtype, shape, base64 bytes]`: an array in JSON, exactly (`decode_array` reads it)."""
     array = np.asarray(array)  # tobytes() writes C order whatever the layout
     return [array.dtype.str, list(array.shape), base64.b64encode(array.tobytes()).decode("ascii")]
 
 
-def _decode(value) -> np.ndarray:
+def decode_array(value) -> np.ndarray:
+    """The array `encode_array` wrote."""
     dtype, shape, data = value
     return np.frombuffer(base64.b64decode(data), dtype=np.dtype(dtype)).reshape(shape)
