@@ -35,28 +35,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-#: Training steps of the comparator per draw: `ArchitectureComparator.fit`'s default.
-STEPS = None  # None: the default of `fit`
 #: Training set sizes and draws, as in `benchmarks/estimation.py`.
 SIZES = (10, 20, 40)
 DRAWS = 20
 
 
-def _median_iqr(values):
-    v = np.asarray([x for x in values if np.isfinite(x)])
-    if not len(v):
-        return "n/a"
-    q1, med, q3 = np.percentile(v, [25, 50, 75])
-    return f"{med:.3f} [{q1:.3f}, {q3:.3f}]"
-
-
-def _fit(comparator, archs, scores):
-    return comparator.fit(archs, scores) if STEPS is None else comparator.fit(archs, scores,
-                                                                               steps=STEPS)
-
-
 def digits(draws=DRAWS, sizes=SIZES):
-    from estimation import load_raw
+    from estimation import load_raw, median_iqr
 
     from kerasnas.estimation.predictors import PREDICTORS, make_predictor
     from kerasnas.estimation.ranking import kendall_tau
@@ -84,7 +69,7 @@ def digits(draws=DRAWS, sizes=SIZES):
             idx = np.random.default_rng(d).permutation(n)
             tr, te = idx[:t], idx[t:]
             start = time.perf_counter()
-            nac = _fit(ArchitectureComparator(enc, seed=d), [archs[i] for i in tr], truth[tr])
+            nac = ArchitectureComparator(enc, seed=d).fit([archs[i] for i in tr], truth[tr])
             est = nac.score([archs[i] for i in te])
             seconds.append(time.perf_counter() - start)
             results.setdefault(("comparator (CTNAS NAC)", t), []).append(
@@ -99,7 +84,7 @@ def digits(draws=DRAWS, sizes=SIZES):
                     kendall_tau(model.predict([archs[i] for i in te]), truth[te]))
     labels = list(dict.fromkeys(label for label, _ in results))
     for label in labels:
-        print(f"| {label} | " + " | ".join(_median_iqr(results[(label, t)]) for t in sizes)
+        print(f"| {label} | " + " | ".join(median_iqr(results[(label, t)]) for t in sizes)
               + " |")
     print(f"\nComparator fit + score: median {np.median(seconds):.2f} s per draw "
           f"({draws} draws per T, median [IQR] of Kendall tau).")
@@ -107,6 +92,8 @@ def digits(draws=DRAWS, sizes=SIZES):
 
 
 def nb201(path, draws=DRAWS, sizes=SIZES, held_out=500):
+    from estimation import median_iqr
+
     from kerasnas.bench.nb201 import load_nb201_table
     from kerasnas.estimation.predictors import make_predictor
     from kerasnas.estimation.ranking import kendall_tau
@@ -128,7 +115,7 @@ def nb201(path, draws=DRAWS, sizes=SIZES, held_out=500):
             te = [enc.from_string(keys[i]) for i in idx[t:t + held_out]]
             y_tr = np.array([table[str(a)] for a in tr])
             y_te = np.array([table[str(a)] for a in te])
-            nac = _fit(ArchitectureComparator(enc, seed=d), tr, y_tr)
+            nac = ArchitectureComparator(enc, seed=d).fit(tr, y_tr)
             results.setdefault(("comparator (CTNAS NAC)", t), []).append(
                 kendall_tau(nac.score(te), y_te))
             for pred in ("gp", "ranker"):
@@ -136,7 +123,7 @@ def nb201(path, draws=DRAWS, sizes=SIZES, held_out=500):
                 results.setdefault((f"predictor `{pred}`", t), []).append(
                     kendall_tau(model.predict(te), y_te))
     for label in dict.fromkeys(label for label, _ in results):
-        print(f"| {label} | " + " | ".join(_median_iqr(results[(label, t)]) for t in sizes)
+        print(f"| {label} | " + " | ".join(median_iqr(results[(label, t)]) for t in sizes)
               + " |")
     return results
 

@@ -222,7 +222,8 @@ def main():
         analyse(_load_all())
 
 
-def _median_iqr(values):
+def median_iqr(values):
+    """`"median [q1, q3]"` of the finite values (also used by comparator_ranking.py)."""
     v = np.asarray([x for x in values if np.isfinite(x)])
     if not len(v):
         return "n/a"
@@ -297,7 +298,7 @@ def analyse(raw, draws=20):
             alone = [kendall_tau([scores[rows[i]["arch"]]["params"] for i in te], truth[te])
                      for te in (np.random.default_rng(d).permutation(n)[t:]
                                 for d in range(draws))]
-            print(f"| (proxy `params` alone on the same N - T, T = {t}) | {_median_iqr(alone)} "
+            print(f"| (proxy `params` alone on the same N - T, T = {t}) | {median_iqr(alone)} "
                   f"| | 0 |")
             for pred, names in setups:
                 feats = None if names is None else (
@@ -315,7 +316,7 @@ def analyse(raw, draws=20):
                 label = f"`{pred}`" + ("" if names is None else
                                        f" + features ({', '.join(names)})")
                 print(f"| predictor {label}, T = {t} (median [IQR] of {draws} draws) | "
-                      f"{_median_iqr(taus)} | {_median_iqr(rhos)} | "
+                      f"{median_iqr(taus)} | {median_iqr(rhos)} | "
                       f"{t} full trainings for all {n} |", flush=True)
 
 
