@@ -130,8 +130,13 @@ class _NASEstimator(BaseEstimator):
         self.n_features_in_ = int(np.prod(X.shape[1:]))
         return X
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True  # without a seed each search differs
+        return tags
+
     # ------------------------------------------------------------ predict
-    def _outputs(self, X):
+    def _checked_input(self, X):
         check_is_fitted(self, "result_")
         if not hasattr(X, "columns"):
             X = np.asarray(X)
@@ -139,7 +144,7 @@ class _NASEstimator(BaseEstimator):
 
     def predict(self, X):
         """Predicted labels (classifier) or targets (regressor) of `X`."""
-        X = self._outputs(X)
+        X = self._checked_input(X)
         return np.asarray(self.result_.predict(X))
 
     # ------------------------------------------------------------ pickling
@@ -204,13 +209,8 @@ class NASClassifier(ClassifierMixin, _NASEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, `(n_samples, n_classes)`, columns in `classes_` order."""
-        X = self._outputs(X)
+        X = self._checked_input(X)
         return np.asarray(self.result_.predict_proba(X), dtype="float64")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = True  # without a seed each search differs
-        return tags
 
 
 class NASRegressor(RegressorMixin, _NASEstimator):
@@ -227,8 +227,3 @@ class NASRegressor(RegressorMixin, _NASEstimator):
     """
 
     _problem = "regression"
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = True
-        return tags
